@@ -1,0 +1,247 @@
+/*
+ * aerec_kernels.h — the C kernel library under AERec.
+ *
+ * Conventions (every function):
+ *   - C11, float32 data, float64 accumulation for long sums (losses, bias gradients).
+ *   - Dense matrices are row-major with an explicit leading dimension (ld >= cols).
+ *   - Sparse blocks are CSR (`aek_csr`): row r holds entries k in [indptr[r], indptr[r+1]);
+ *     indptr[0] need not be 0. `values == NULL` means every stored value is 1 (implicit data).
+ *     Arrays aligned with the entries (values, out_values, pred, grad) are indexed by the same k
+ *     as `indices`.
+ *   - No global state, no allocation inside hot loops. Functions that may fail return an
+ *     `AEK_*` status (0 = ok); they validate sizes and pointers first and touch nothing on error.
+ *   - `n_threads`: rows (or columns) are split into n_threads static contiguous ranges run on
+ *     pthreads; values <= 1 run on the calling thread. Results depend only on the inputs and the
+ *     thread count, never on scheduling.
+ */
+#ifndef AEREC_KERNELS_H
+#define AEREC_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ status codes */
+enum {
+    AEK_OK = 0,
+    AEK_ERR_ARG = -1,     /* null pointer, negative size, ld too small, index out of range */
+    AEK_ERR_NOMEM = -2,   /* an allocation outside the hot loop failed */
+    AEK_ERR_NUMERIC = -3, /* non-finite input where a finite one is required, or a failed factorisation */
+    AEK_ERR_THREAD = -4   /* thread creation failed (the work is then done serially; reserved) */
+};
+
+/* Human-readable name of a status code (static string). */
+const char *aek_status_string(int status);
+
+/* ------------------------------------------------------------------ sparse blocks */
+typedef struct aek_csr {
+    int64_t n_rows;
+    int64_t n_cols;
+    const int64_t *indptr;  /* n_rows + 1 entries, non-decreasing */
+    const int32_t *indices; /* column of entry k, in [0, n_cols) */
+    const float *values;    /* value of entry k, or NULL for implicit ones */
+} aek_csr;
+
+/* Checks the invariants above (and, if `require_sorted`, strictly ascending columns per row).
+ * Returns AEK_OK or AEK_ERR_ARG. O(nnz). */
+int aek_csr_validate(aek_csr x, int require_sorted);
+
+/* ------------------------------------------------------------------ activations */
+typedef enum aek_activation_kind {
+    AEK_ACT_IDENTITY = 0,
+    AEK_ACT_SIGMOID = 1,      /* 1 / (1 + e^-x) */
+    AEK_ACT_TANH = 2,
+    AEK_ACT_RELU = 3,
+    AEK_ACT_LEAKY_RELU = 4,   /* x >= 0 ? x : alpha x            (alpha default 0.01) */
+    AEK_ACT_ELU = 5,          /* x >= 0 ? x : alpha (e^x - 1)    (alpha default 1) */
+    AEK_ACT_SELU = 6,         /* lambda * (x >= 0 ? x : a (e^x - 1)), lambda=1.0507009873554805, a=1.6732632423543772 */
+    AEK_ACT_SOFTPLUS = 7,     /* log(1 + e^x) */
+    AEK_ACT_SWISH = 8,        /* x * sigmoid(x)  (SiLU) */
+    AEK_ACT_HARD_SIGMOID = 9, /* clamp(x / 6 + 1/2, 0, 1)   (PyTorch's hardsigmoid) */
+    AEK_ACT_SOFTSIGN01 = 10,  /* (x / (1 + |x|) + 1) / 2 */
+    AEK_ACT_ATAN01 = 11,      /* atan(x) / pi + 1/2 */
+    AEK_ACT_SOFTSIGN = 12,    /* x / (1 + |x|) */
+    AEK_ACT_COUNT = 13
+} aek_activation_kind;
+
+/* An activation f applied as f(x / temperature). temperature must be > 0 (1 = plain f). */
+typedef struct aek_activation {
+    int32_t kind;      /* aek_activation_kind */
+    float alpha;       /* leaky relu slope / elu alpha; ignored by the others */
+    float temperature; /* input scale, > 0 */
+} aek_activation;
+
+/* The activation with its default parameters (alpha 0.01 leaky relu, 1 elu; temperature 1). */
+aek_activation aek_activation_default(aek_activation_kind kind);
+/* Static lower-case name ("sigmoid", "hard_sigmoid", "softsign01", ...) or NULL. */
+const char *aek_activation_name(int32_t kind);
+/* AEK_OK when kind is known, temperature > 0 and finite, alpha finite. */
+int aek_activation_validate(aek_activation act);
+
+/* Scalar reference values (same math as the fused kernels). */
+float aek_activation_value(aek_activation act, float x);
+float aek_activation_derivative(aek_activation act, float x);
+
+/* Forward: Z[r,c] += bias[c] (bias may be NULL), then A[r,c] = f(Z[r,c]).
+ * A may equal Z (in place; the pre-activation is then lost, so backward needs another copy). */
+int aek_bias_activation_forward(int64_t rows, int64_t cols, const float *bias, aek_activation act,
+                                float *Z, int64_t ldz, float *A, int64_t lda, int n_threads);
+
+/* Backward: G holds dL/dA on entry and dL/dZ = dL/dA * f'(Z) on return. Z is the pre-activation
+ * (after bias) and A = f(Z), both as left by the forward call (A may be NULL; it is then
+ * recomputed where needed). If dbias is non-NULL, dbias[c] += sum_r dL/dZ[r,c] (float64 sums). */
+int aek_activation_backward(int64_t rows, int64_t cols, aek_activation act, const float *Z, int64_t ldz,
+                            const float *A, int64_t lda, float *G, int64_t ldg, float *dbias, int n_threads);
+
+/* ------------------------------------------------------------------ sparse x dense */
+/* Y[r,:] = beta * Y[r,:] + sum_k v_k W[indices[k], :] + bias  for the h columns of Y.
+ * beta == 0 overwrites Y (Y may hold garbage). bias may be NULL. */
+int aek_csr_dense_mm(aek_csr x, const float *W, int64_t ldw, int64_t h, const float *bias, float beta,
+                     float *Y, int64_t ldy, int n_threads);
+
+/* Bytes of scratch that aek_csr_transpose_dense_mm needs for a block with n_cols columns and nnz entries. */
+size_t aek_csr_transpose_workspace_size(int64_t n_cols, int64_t nnz);
+
+/* Gradient accumulation through the sparse first layer: for every column i present in the block,
+ *   dW[i,:] = beta * dW[i,:] + sum_{r : x[r,i] stored} x[r,i] * G[r,:]      (h columns)
+ * Rows of dW for absent columns are neither read nor written. The present columns are written to
+ * touched[0 .. *n_touched) in ascending order (touched must hold min(n_cols, nnz) entries).
+ * Sums run over r in ascending order. workspace: aek_csr_transpose_workspace_size bytes, any content. */
+int aek_csr_transpose_dense_mm(aek_csr x, const float *G, int64_t ldg, int64_t h, float beta, float *dW,
+                               int64_t ldw, int32_t *touched, int64_t *n_touched, void *workspace,
+                               size_t workspace_bytes, int n_threads);
+
+/* Sampled dense-dense product: out[k] = <A[r,:], B[indices[k],:]> (+ bias[indices[k]] if bias)
+ * for every stored entry k of row r (h columns). */
+int aek_csr_sddmm(aek_csr x, const float *A, int64_t lda, const float *B, int64_t ldb, int64_t h,
+                  const float *bias, float *out, int n_threads);
+
+/* out_values[k] = v_k / ||row||_2 ; rows with norm <= eps get zeros. out_values may equal x.values. */
+int aek_csr_row_l2_normalize(aek_csr x, float eps, float *out_values);
+
+/* Dense rows scaled to unit L2 norm (rows with norm <= eps are left as they are).
+ * norms (nullable) receives the norms. Norms are summed in float64. */
+int aek_dense_row_l2_normalize(int64_t rows, int64_t cols, float *A, int64_t lda, float eps, float *norms,
+                               int n_threads);
+
+/* ------------------------------------------------------------------ counter-based randomness */
+/* A stateless 64-bit hash of (seed, stream, counter): equal inputs give equal outputs on every
+ * thread and platform. Uniform floats are in [0, 1) with 24 random bits. */
+uint64_t aek_hash64(uint64_t seed, uint64_t stream, uint64_t counter);
+float aek_uniform(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Standard normal (Box-Muller on two hashed uniforms). */
+float aek_normal(uint64_t seed, uint64_t stream, uint64_t counter);
+
+/* Inverted dropout on a dense block: A[r,c] = keep ? A[r,c] / (1 - p) : 0, where keep is decided
+ * by aek_uniform(seed, stream, key_r * cols + c) >= p and key_r = row_keys ? row_keys[r] : r.
+ * Calling it again on the gradient with the same arguments applies the same mask (backward).
+ * p in [0, 1); p == 0 is a no-op. */
+int aek_dropout_dense(int64_t rows, int64_t cols, float *A, int64_t lda, float p, uint64_t seed, uint64_t stream,
+                      const int64_t *row_keys, int n_threads);
+
+/* Inverted dropout on the stored entries of a CSR block: out_values[k] = keep ? v_k / (1 - p) : 0,
+ * keep decided by aek_uniform(seed, stream, key_r * x.n_cols + indices[k]) >= p. Dropped entries
+ * stay stored with value 0. out_values may equal x.values. */
+int aek_dropout_csr(aek_csr x, float p, uint64_t seed, uint64_t stream, const int64_t *row_keys,
+                    float *out_values);
+
+/* out[r,c] = aek_normal(seed, stream, key_r * cols + c). */
+int aek_normal_fill(int64_t rows, int64_t cols, float *out, int64_t ld, uint64_t seed, uint64_t stream,
+                    const int64_t *row_keys, int n_threads);
+
+/* ------------------------------------------------------------------ losses */
+/* Multinomial log-likelihood fused with a row-wise log-softmax (never log(softmax)).
+ * Z: rows x n_cols logits (rows = x.n_rows), x: the target counts of the same rows.
+ *   loss_r = - sum_i x[r,i] * log_softmax(Z[r,:])_i
+ *   *loss  += scale * sum_r loss_r      (float64)
+ * If write_grad, Z is overwritten in place with scale * (n_r * softmax(Z[r,:]) - x[r,:]),
+ * n_r = sum_i x[r,i]: no extra n_cols-wide buffer. */
+int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write_grad, double *loss,
+                        int n_threads);
+
+/* Sigmoid cross-entropy over every entry of Z (rows x x.n_cols); targets y[r,i] = stored value
+ * (or 1 for implicit), 0 where absent.
+ *   loss += scale * sum_{r,i} [softplus(z) - y z]  ;  if write_grad: Z <- scale * (sigmoid(z) - y). */
+int aek_sigmoid_bce(aek_csr y, float *Z, int64_t ldz, float scale, int write_grad, double *loss, int n_threads);
+
+/* Squared error on observed entries only, predictions aligned with the entries:
+ *   loss += scale * sum_k (pred[k] - y_k)^2 ; grad[k] = 2 scale (pred[k] - y_k) (grad nullable, may equal pred). */
+int aek_masked_squared_error(aek_csr y, const float *pred, float scale, float *grad, double *loss);
+
+/* Same with dense predictions Z (rows x y.n_cols): if write_grad, Z becomes the dense gradient,
+ * 2 scale (z - y) on observed entries and 0 elsewhere. */
+int aek_masked_squared_error_dense(aek_csr y, float *Z, int64_t ldz, float scale, int write_grad, double *loss,
+                                   int n_threads);
+
+/* KL(N(mu, exp(logvar)) || N(0, 1)) summed over a rows x cols block:
+ *   loss += scale * sum -0.5 (1 + logvar - mu^2 - exp(logvar))
+ * If dmu/dlogvar are non-NULL they receive (+=) scale * mu and scale * 0.5 (exp(logvar) - 1). */
+int aek_gaussian_kl(int64_t rows, int64_t cols, const float *mu, int64_t ldmu, const float *logvar, int64_t ldlv,
+                    float scale, float *dmu, int64_t lddmu, float *dlogvar, int64_t lddlv, double *loss);
+
+/* ------------------------------------------------------------------ optimisers */
+typedef struct aek_adam {
+    float lr;
+    float beta1;
+    float beta2;
+    float eps;
+    float weight_decay; /* L2 (decoupled == 0: added to the gradient) or AdamW decay (decoupled == 1) */
+    int32_t decoupled;
+    int64_t step;       /* 1-based step for bias correction */
+} aek_adam;
+
+/* Dense Adam/AdamW over n parameters. */
+int aek_adam_dense(int64_t n, float *param, const float *grad, float *m, float *v, aek_adam cfg, int n_threads);
+
+/* Row-sparse (lazy) Adam: only rows[j] (j < n_rows) of the row_len-wide matrices param/grad/m/v
+ * (leading dimension ld) are updated, with the global step for bias correction; weight decay
+ * applies to those rows only. */
+int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t row_len, float *param, const float *grad, float *m,
+                  float *v, int64_t ld, aek_adam cfg, int n_threads);
+
+/* ------------------------------------------------------------------ ranking */
+/* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest
+ * scoring columns not listed in row r of exclude (nullable; columns must be ascending per row,
+ * duplicates allowed; exclude->n_rows == rows), best first, ties broken by the lower column.
+ * NaN scores rank as -inf. out_idx[r * k + j] / out_score[r * k + j] (out_score nullable); when a
+ * row has fewer than k candidates the remaining slots get -1 / -INFINITY. out_count (nullable)
+ * receives the number of filled slots per row. k may exceed n_cols. */
+int aek_topk_rows(int64_t rows, int64_t n_cols, const float *scores, int64_t lds, const aek_csr *exclude, int64_t k,
+                  int32_t *out_idx, float *out_score, int64_t *out_count, int n_threads);
+
+/* ------------------------------------------------------------------ dense BLAS and the BLAS core */
+/* Row-major C = alpha op(A) op(B) + beta C through cblas_sgemm. op(A) is m x k, op(B) is k x n. */
+int aek_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* Name of the OpenBLAS core the library runs on (e.g. "SkylakeX", "Prescott"). */
+const char *aek_blas_corename(void);
+/* OpenBLAS build configuration string. */
+const char *aek_blas_config(void);
+int aek_blas_get_num_threads(void);
+void aek_blas_set_num_threads(int n);
+
+typedef struct aek_cpu_features {
+    int32_t sse4_2, avx, avx2, fma, avx512f, avx512dq, avx512bw, avx512vl, avx512_bf16;
+} aek_cpu_features;
+
+/* Features of the CPU this process runs on. */
+aek_cpu_features aek_cpu_detect(void);
+/* Best SIMD level name: "avx512", "avx2", "avx", "sse4.2" or "baseline". */
+const char *aek_cpu_simd_level(aek_cpu_features cpu);
+
+/* 1 if `corename` is a fallback core that does not use what `cpu` offers (e.g. "Prescott" on an
+ * AVX-512 machine), 0 otherwise. Pure function of its inputs. */
+int aek_blas_core_is_fallback(const char *corename, aek_cpu_features cpu);
+/* The OPENBLAS_CORETYPE value that makes OpenBLAS use a core matching `cpu` ("SkylakeX",
+ * "Haswell", "Sandybridge", "Nehalem") or NULL when `corename` already fits. Pure function. */
+const char *aek_blas_recommended_coretype(const char *corename, aek_cpu_features cpu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AEREC_KERNELS_H */

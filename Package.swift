@@ -1,0 +1,44 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// AERec: autoencoder recommenders with the latent activation as a typed choice.
+//
+// Layers (dependencies point down only):
+//   aerec (CLI)   AERecCABI (→ libAERecCABI.so / libaerec.so, include/aerec.h)
+//            \      /
+//             AERec          typed Swift API: data, protocols, models, training, metrics, theory
+//               |
+//          AERecKernels      C11 kernels on OpenBLAS (sparse×dense, activations, losses, Adam, top-k)
+//
+// No unsafeFlags anywhere, so the package stays usable as a versioned URL dependency. Build-only
+// flags (static stdlib, -z nodelete) live on the Makefile's `swift build` line.
+let package = Package(
+    name: "AERec",
+    products: [
+        .library(name: "AERec", targets: ["AERec"]),
+        // The C ABI. SwiftPM names the file libAERecCABI.so; `make lib` adds the libaerec.so link
+        // that include/aerec.h documents (a product cannot share the executable's name "aerec").
+        .library(name: "AERecCABI", type: .dynamic, targets: ["AERecCABI"]),
+        .executable(name: "aerec", targets: ["aerec"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "AERecKernels",
+            path: "CSources/AERecKernels",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("m"), .linkedLibrary("pthread")]
+        ),
+        .target(name: "AERec", dependencies: ["AERecKernels"]),
+        .target(name: "AERecCABI", dependencies: ["AERec", "AERecKernels"]),
+        .executableTarget(
+            name: "aerec",
+            dependencies: ["AERec", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "AERecKernelsTests", dependencies: ["AERecKernels"]),
+        .testTarget(name: "AERecTests", dependencies: ["AERec"]),
+    ],
+    cLanguageStandard: .c11
+)

@@ -1,0 +1,6 @@
+import AERecKernels
+
+/// AERec's version.
+public enum AERecVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,2 @@
+import AERec
+print("aerec \(AERecVersion.string)")

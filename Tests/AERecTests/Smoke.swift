@@ -1,0 +1,4 @@
+import Testing
+@testable import AERec
+
+@Test func version() { #expect(!AERecVersion.string.isEmpty) }
