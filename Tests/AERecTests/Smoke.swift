@@ -1,4 +1,0 @@
-import Testing
-@testable import AERec
-
-@Test func version() { #expect(!AERecVersion.string.isEmpty) }
