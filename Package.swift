@@ -29,7 +29,7 @@ let package = Package(
             name: "AERecKernels",
             path: "CSources/AERecKernels",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("m"), .linkedLibrary("pthread")]
+            linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
         .target(name: "AERec", dependencies: ["AERecKernels"]),
         .target(name: "AERecCABI", dependencies: ["AERec", "AERecKernels"]),
