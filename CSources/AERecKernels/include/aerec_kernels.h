@@ -30,7 +30,9 @@ enum {
     AEK_ERR_ARG = -1,     /* null pointer, negative size, ld too small, index out of range */
     AEK_ERR_NOMEM = -2,   /* an allocation outside the hot loop failed */
     AEK_ERR_NUMERIC = -3, /* non-finite input where a finite one is required, or a failed factorisation */
-    AEK_ERR_THREAD = -4   /* thread creation failed (the work is then done serially; reserved) */
+    AEK_ERR_THREAD = -4,  /* thread creation failed (the work is then done serially; reserved) */
+    AEK_ERR_IO = -5,      /* a file could not be opened, read or written */
+    AEK_ERR_FORMAT = -6   /* a file's content is malformed (e.g. a truncated gzip stream) */
 };
 
 /* Human-readable name of a status code (static string). */
@@ -197,16 +199,18 @@ typedef struct aek_adam {
 int aek_adam_dense(int64_t n, float *param, const float *grad, float *m, float *v, aek_adam cfg, int n_threads);
 
 /* Row-sparse (lazy) Adam: only rows[j] (j < n_rows) of the row_len-wide matrices param/grad/m/v
- * (leading dimension ld) are updated, with the global step for bias correction; weight decay
- * applies to those rows only. */
-int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t row_len, float *param, const float *grad, float *m,
-                  float *v, int64_t ld, aek_adam cfg, int n_threads);
+ * (n_param_rows rows each, leading dimension ld) are updated, with the global step for bias
+ * correction; weight decay applies to those rows only. rows must be strictly ascending and in
+ * [0, n_param_rows) (as aek_csr_transpose_dense_mm's `touched` list is), else AEK_ERR_ARG. */
+int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t n_param_rows, int64_t row_len, float *param,
+                  const float *grad, float *m, float *v, int64_t ld, aek_adam cfg, int n_threads);
 
 /* ------------------------------------------------------------------ ranking */
 /* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest
  * scoring columns not listed in row r of exclude (nullable; columns must be ascending per row,
  * duplicates allowed; exclude->n_rows == rows), best first, ties broken by the lower column.
- * NaN scores rank as -inf. out_idx[r * k + j] / out_score[r * k + j] (out_score nullable); when a
+ * NaN scores rank as -inf (and are reported as -INFINITY in out_score). Every non-excluded column is a
+ * candidate, whatever its score. out_idx[r * k + j] / out_score[r * k + j] (out_score nullable); when a
  * row has fewer than k candidates the remaining slots get -1 / -INFINITY. out_count (nullable)
  * receives the number of filled slots per row. k may exceed n_cols. */
 int aek_topk_rows(int64_t rows, int64_t n_cols, const float *scores, int64_t lds, const aek_csr *exclude, int64_t k,
@@ -239,6 +243,19 @@ int aek_blas_core_is_fallback(const char *corename, aek_cpu_features cpu);
 /* The OPENBLAS_CORETYPE value that makes OpenBLAS use a core matching `cpu` ("SkylakeX",
  * "Haswell", "Sandybridge", "Nehalem") or NULL when `corename` already fits. Pure function. */
 const char *aek_blas_recommended_coretype(const char *corename, aek_cpu_features cpu);
+
+/* ------------------------------------------------------------------ files */
+/* Reads a whole file into a new buffer, decompressing it if it is gzip (detected from the magic
+ * bytes, so plain files work too). On success *out (free with aek_free) and *out_len receive the
+ * bytes; a NUL is appended after them (not counted). On failure *out is NULL and a one-line message
+ * (naming the path) is written to err (err_len bytes, always NUL-terminated): AEK_ERR_IO when the
+ * file cannot be opened or read, AEK_ERR_FORMAT for a corrupt or truncated gzip stream,
+ * AEK_ERR_NOMEM when the content does not fit in memory. */
+int aek_read_file(const char *path, uint8_t **out, size_t *out_len, char *err, size_t err_len);
+void aek_free(void *p);
+
+/* CRC-32 (zlib's polynomial) of n bytes, continuing from crc (start with 0). */
+uint32_t aek_crc32(uint32_t crc, const void *data, size_t n);
 
 #ifdef __cplusplus
 }
