@@ -1,0 +1,130 @@
+/* Adam / AdamW, dense and row-sparse (lazy).
+ *
+ * Per parameter, with t = cfg.step (1-based), b1 = beta1, b2 = beta2, wd = weight_decay:
+ *   g  = grad (+ wd * p when decoupled == 0: L2 folded into the gradient)
+ *   m  = b1 m + (1 - b1) g
+ *   v  = b2 v + (1 - b2) g^2
+ *   p -= lr * wd * p                                  (decoupled == 1: AdamW, on the old p)
+ *   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * computed as p -= a * m / (sqrt(v) * c + eps) with a = lr / (1 - b1^t), c = 1 / sqrt(1 - b2^t)
+ * (the bias corrections are formed in double once per call). */
+#include "aek_internal.h"
+
+#include <math.h>
+
+/* sqrtf without the errno side effect (math-errno blocks vectorisation; v >= 0 here anyway). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define AEK_SQRTF(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef AEK_SQRTF
+#define AEK_SQRTF(x) sqrtf(x)
+#endif
+
+typedef struct {
+    float b1, omb1, b2, omb2; /* beta and 1 - beta */
+    float a;                  /* lr / (1 - b1^t) */
+    float c;                  /* 1 / sqrt(1 - b2^t) */
+    float eps;
+    float l2;                 /* wd when decoupled == 0, else 0 */
+    float decay;              /* 1 - lr * wd when decoupled == 1, else 1 */
+} aek_adam_coef;
+
+static int aek_adam_prepare(aek_adam cfg, aek_adam_coef *k) {
+    if (cfg.step < 1) return AEK_ERR_ARG;
+    if (!isfinite(cfg.lr) || !isfinite(cfg.eps) || !(cfg.eps >= 0.0f)) return AEK_ERR_ARG;
+    if (!(cfg.beta1 >= 0.0f && cfg.beta1 < 1.0f) || !(cfg.beta2 >= 0.0f && cfg.beta2 < 1.0f)) return AEK_ERR_ARG;
+    if (!isfinite(cfg.weight_decay)) return AEK_ERR_ARG;
+    if (cfg.decoupled != 0 && cfg.decoupled != 1) return AEK_ERR_ARG;
+    double t = (double)cfg.step;
+    double bc1 = 1.0 - pow((double)cfg.beta1, t);
+    double bc2 = 1.0 - pow((double)cfg.beta2, t);
+    /* beta < 1 and t >= 1 give bc > 0, except when beta^t rounds to 1 (beta within 1 ulp of 1). */
+    if (!(bc1 > 0.0) || !(bc2 > 0.0)) return AEK_ERR_ARG;
+    k->b1 = cfg.beta1;
+    k->omb1 = (float)(1.0 - (double)cfg.beta1);
+    k->b2 = cfg.beta2;
+    k->omb2 = (float)(1.0 - (double)cfg.beta2);
+    k->a = (float)((double)cfg.lr / bc1);
+    k->c = (float)(1.0 / sqrt(bc2));
+    k->eps = cfg.eps;
+    k->l2 = cfg.decoupled ? 0.0f : cfg.weight_decay;
+    k->decay = cfg.decoupled ? (float)(1.0 - (double)cfg.lr * (double)cfg.weight_decay) : 1.0f;
+    return AEK_OK;
+}
+
+/* The one update loop both entry points use, so dense and row-sparse results agree bit for bit. */
+AEK_CLONES static void aek_adam_span(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
+                                     float *restrict v, aek_adam_coef k) {
+    for (int64_t i = 0; i < n; i++) {
+        float pi = p[i];
+        float gi = g[i] + k.l2 * pi;
+        float mi = k.b1 * m[i] + k.omb1 * gi;
+        float vi = k.b2 * v[i] + k.omb2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi * k.decay - k.a * mi / (AEK_SQRTF(vi) * k.c + k.eps);
+    }
+}
+
+typedef struct {
+    float *param, *m, *v;
+    const float *grad;
+    aek_adam_coef k;
+} aek_adam_dense_ctx;
+
+static void aek_adam_dense_range(void *vctx, int64_t begin, int64_t end, int part) {
+    (void)part;
+    const aek_adam_dense_ctx *ctx = (const aek_adam_dense_ctx *)vctx;
+    aek_adam_span(end - begin, ctx->param + begin, ctx->grad + begin, ctx->m + begin, ctx->v + begin, ctx->k);
+}
+
+int aek_adam_dense(int64_t n, float *param, const float *grad, float *m, float *v, aek_adam cfg, int n_threads) {
+    AEK_CHECK(n >= 0);
+    aek_adam_coef k;
+    int st = aek_adam_prepare(cfg, &k);
+    if (st != AEK_OK) return st;
+    if (n == 0) return AEK_OK;
+    AEK_CHECK(param != NULL && grad != NULL && m != NULL && v != NULL);
+    aek_adam_dense_ctx ctx = {param, m, v, grad, k};
+    aek_parallel_for(aek_parallel_parts(n_threads, n, 1 << 16), n, aek_adam_dense_range, &ctx);
+    return AEK_OK;
+}
+
+typedef struct {
+    const int32_t *rows;
+    int64_t row_len, ld;
+    float *param, *m, *v;
+    const float *grad;
+    aek_adam_coef k;
+} aek_adam_rows_ctx;
+
+static void aek_adam_rows_range(void *vctx, int64_t begin, int64_t end, int part) {
+    (void)part;
+    const aek_adam_rows_ctx *ctx = (const aek_adam_rows_ctx *)vctx;
+    for (int64_t j = begin; j < end; j++) {
+        int64_t off = (int64_t)ctx->rows[j] * ctx->ld;
+        aek_adam_span(ctx->row_len, ctx->param + off, ctx->grad + off, ctx->m + off, ctx->v + off, ctx->k);
+    }
+}
+
+int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t n_param_rows, int64_t row_len, float *param,
+                  const float *grad, float *m, float *v, int64_t ld, aek_adam cfg, int n_threads) {
+    AEK_CHECK(n_rows >= 0 && n_param_rows >= 0 && row_len >= 0 && ld >= row_len);
+    aek_adam_coef k;
+    int st = aek_adam_prepare(cfg, &k);
+    if (st != AEK_OK) return st;
+    if (n_rows == 0) return AEK_OK;
+    AEK_CHECK(rows != NULL);
+    for (int64_t j = 0; j < n_rows; j++) {
+        AEK_CHECK(rows[j] >= 0 && rows[j] < n_param_rows);
+        AEK_CHECK(j == 0 || rows[j] > rows[j - 1]);
+    }
+    if (row_len == 0) return AEK_OK;
+    AEK_CHECK(param != NULL && grad != NULL && m != NULL && v != NULL);
+    aek_adam_rows_ctx ctx = {rows, row_len, ld, param, m, v, grad, k};
+    int64_t min_rows = (1 << 16) / row_len + 1;
+    aek_parallel_for(aek_parallel_parts(n_threads, n_rows, min_rows), n_rows, aek_adam_rows_range, &ctx);
+    return AEK_OK;
+}
