@@ -244,6 +244,19 @@ int aek_blas_core_is_fallback(const char *corename, aek_cpu_features cpu);
  * "Haswell", "Sandybridge", "Nehalem") or NULL when `corename` already fits. Pure function. */
 const char *aek_blas_recommended_coretype(const char *corename, aek_cpu_features cpu);
 
+/* ------------------------------------------------------------------ closed-form linear models (EASE) */
+/* G[i, j] (+)= sum_u x[u,i] x[u,j] over the users u of the block: the item-item Gram matrix X^T X,
+ * dense n_cols x n_cols with leading dimension ldg, computed from x (users x items, CSR) and xt (its
+ * transpose, items x users, CSR). beta == 0 overwrites G, 1 accumulates. Work: sum_u nnz(u)^2.
+ * Rows of G are split between threads; float32 sums over users in ascending order. */
+int aek_csr_gram(aek_csr x, aek_csr xt, float *G, int64_t ldg, float beta, int n_threads);
+
+/* EASE's closed form in place (Steck 2019): on entry A holds G = X^T X (n x n, symmetric); on exit
+ * A holds B = I - P diag(1/diag P) with P = (G + lambda I)^-1 and diag(B) = 0, i.e.
+ * B[i,j] = -P[i,j] / P[j,j] for i != j. Uses LAPACK's Cholesky (spotrf + spotri) in OpenBLAS: no
+ * second n x n buffer. Returns AEK_ERR_NUMERIC if G + lambda I is not positive definite. */
+int aek_ease_solve(float *A, int64_t n, int64_t lda, float lambda);
+
 /* ------------------------------------------------------------------ files */
 /* Reads a whole file into a new buffer, decompressing it if it is gzip (detected from the magic
  * bytes, so plain files work too). On success *out (free with aek_free) and *out_len receive the

@@ -147,3 +147,15 @@ public func didYouMean(_ s: String, among candidates: [String]) -> String? {
     guard let best, best.1 <= max(2, s.count / 3) else { return nil }
     return best.0
 }
+
+extension Activation: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        self = try Activation(name: c.decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(name)
+    }
+}
