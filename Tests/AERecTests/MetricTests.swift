@@ -532,6 +532,24 @@ struct EvaluatorTests {
         }
     }
 
+    @Test("vectorised full-rank counts equal scalar counts (NaN never counts)")
+    func simdCounts() {
+        var rng = SplitMix(seed: 7)
+        for length in [0, 1, 15, 16, 17, 33, 100, 1000] {
+            var x = (0..<length).map { _ in Float(rng.next() % 9) - 4 }
+            for i in stride(from: 0, to: length, by: 7) { x[i] = .nan }
+            for t: Float in [-5, -1, 0, 0.5, 3, 4, -.infinity] {
+                for lo in [0, min(3, length)] {
+                    x.withUnsafeBufferPointer { p in
+                        let base = p.baseAddress ?? UnsafePointer(bitPattern: 16)!
+                        #expect(Evaluator.countAbove(base, lo..<length, t) == x[lo...].filter { $0 > t }.count)
+                        #expect(Evaluator.countAtLeast(base, lo..<length, t) == x[lo...].filter { $0 >= t }.count)
+                    }
+                }
+            }
+        }
+    }
+
     @Test("EvaluationResult round-trips through JSON keyed by metric name")
     func codable() throws {
         let (r, _) = try Self.run(batchSize: 2)

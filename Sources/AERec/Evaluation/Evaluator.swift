@@ -1,4 +1,5 @@
 import AERecKernels
+import Dispatch
 
 /// Full-ranking evaluation of a trained model on held-out users. Exact: every item the user did not
 /// interact with in the fold-in part is ranked; nothing is sampled.
@@ -87,6 +88,7 @@ public struct Evaluator: Sendable {
             var topIdx = [Int32](repeating: -1, count: batch * slots)
             var topCount = [Int64](repeating: 0, count: batch)
             var mark = [Bool](repeating: false, count: items)
+            var firstRank = [Int](repeating: 0, count: needsMRR ? batch : 0)
             for lo in stride(from: 0, to: n, by: batch) {
                 let hi = min(lo + batch, n)
                 let rows = hi - lo
@@ -102,30 +104,33 @@ public struct Evaluator: Sendable {
                         try check(status, "top-\(slots) of \(rows) users")
                     }
                 }
-                try scores.withUnsafeBufferPointer { s in
-                    try topIdx.withUnsafeBufferPointer { top in
-                        for r in lo..<hi {
-                            let b = r - lo
-                            let targetItems = target.row(r).columns
-                            for c in targetItems { mark[Int(c)] = true }
-                            let filled = slots > 0 ? Int(topCount[b]) : 0
-                            guard filled >= 0 && filled <= slots else {
-                                throw AERecError.numerical("top-k reported \(filled) items for a \(slots)-slot list")
+                for b in 0..<rows where topCount[b] < 0 || topCount[b] > Int64(slots) {
+                    throw AERecError.numerical("top-k reported \(topCount[b]) items for a \(slots)-slot list")
+                }
+                // MRR: the first target item's rank, from the list when it holds one, else from the
+                // full-ranking count (O(item count) per user, so spread over the threads)
+                if needsMRR {
+                    scores.withUnsafeBufferPointer { s in
+                        topIdx.withUnsafeBufferPointer { top in
+                            firstRank.withUnsafeMutableBufferPointer { out in
+                                Evaluator.firstRelevantRanks(scores: s.baseAddress!, itemCount: items, rows: lo..<hi,
+                                                             lists: top.baseAddress!, slots: slots, counts: topCount,
+                                                             target: target, foldIn: foldIn, into: out.baseAddress!,
+                                                             threads: threads)
                             }
-                            let list = UnsafeBufferPointer(rebasing: top[(b * slots)..<(b * slots + filled)])
-                            var first: Int? = nil
-                            if needsMRR {
-                                if let j = list.firstIndex(where: { mark[Int($0)] }) {
-                                    first = j + 1
-                                } else {
-                                    first = Evaluator.fullRank(scores: s.baseAddress! + b * items, itemCount: items,
-                                                               target: targetItems, excluded: foldIn.row(r).columns)
-                                }
-                            }
-                            ranking.add(items: list, isRelevant: { mark[Int($0)] }, targetCount: targetItems.count,
-                                        firstRelevantRank: first)
-                            for c in targetItems { mark[Int(c)] = false }
                         }
+                    }
+                }
+                topIdx.withUnsafeBufferPointer { top in
+                    for r in lo..<hi {
+                        let b = r - lo
+                        let targetItems = target.row(r).columns
+                        for c in targetItems { mark[Int(c)] = true }
+                        let filled = slots > 0 ? Int(topCount[b]) : 0
+                        let list = UnsafeBufferPointer(rebasing: top[(b * slots)..<(b * slots + filled)])
+                        ranking.add(items: list, isRelevant: { mark[Int($0)] }, targetCount: targetItems.count,
+                                    firstRelevantRank: needsMRR && firstRank[b] > 0 ? firstRank[b] : nil)
+                        for c in targetItems { mark[Int(c)] = false }
                     }
                 }
             }
@@ -162,6 +167,40 @@ public struct Evaluator: Sendable {
                                 seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
     }
 
+    /// For each row r in `rows` (batch row b = r − rows.lowerBound): the 1-based full-ranking rank of
+    /// the user's first target item, 0 when no target item can be ranked. From the top-k list
+    /// (`lists[b * slots ..< b * slots + counts[b]]`) when it holds a target item, else
+    /// ``fullRank(scores:itemCount:target:excluded:)``. Rows are split into `threads` contiguous parts.
+    static func firstRelevantRanks(scores: UnsafePointer<Float>, itemCount: Int, rows: Range<Int>,
+                                   lists: UnsafePointer<Int32>, slots: Int, counts: [Int64],
+                                   target: InteractionMatrix, foldIn: InteractionMatrix,
+                                   into out: UnsafeMutablePointer<Int>, threads: Int) {
+        // The parts write disjoint entries of `out` and only read the rest: safe to share.
+        nonisolated(unsafe) let work = { (part: Range<Int>) in
+            for b in part {
+                let r = rows.lowerBound + b
+                let t = target.row(r).columns
+                var rank = 0
+                if slots > 0 {
+                    for j in 0..<Int(counts[b]) where t.binarySearchContains(lists[b * slots + j]) {
+                        rank = j + 1
+                        break
+                    }
+                }
+                if rank == 0 {
+                    rank = fullRank(scores: scores + b * itemCount, itemCount: itemCount, target: t,
+                                    excluded: foldIn.row(r).columns) ?? 0
+                }
+                out[b] = rank
+            }
+        }
+        let parts = max(1, min(threads, rows.count))
+        if parts == 1 { work(0..<rows.count); return }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            work((rows.count * p / parts)..<(rows.count * (p + 1) / parts))
+        }
+    }
+
     /// 1-based rank in the full ranking (excluded items removed; ties → lower index; NaN as −∞) of the
     /// best non-excluded target item, nil when every target item is excluded. No sorting: one pass.
     /// `target` and `excluded` are ascending.
@@ -179,17 +218,54 @@ public struct Evaluator: Sendable {
             if best < 0 || v > bestScore { best = Int(t); bestScore = v }
         }
         guard best >= 0 else { return nil }
-        // items that beat it: higher score anywhere (NaN never compares greater), or an equal score at
-        // a lower index
-        var ahead = 0
-        for j in 0..<itemCount where scores[j] > bestScore { ahead += 1 }
-        for j in 0..<best where score(j) == bestScore { ahead += 1 }
+        // items that beat it: a score >= s* at a lower index, a score > s* at a higher index (NaN
+        // compares false both ways, so it only needs counting when s* = −∞, where it ties)
+        var ahead = bestScore == -.infinity
+            ? best                                                    // every lower index ties or beats it
+            : countAtLeast(scores, 0..<best, bestScore)
+        ahead += countAbove(scores, (best + 1)..<itemCount, bestScore)
         // minus the excluded ones among them
         for x in excluded {
             let j = Int(x), v = score(j)
             if v > bestScore || (v == bestScore && j < best) { ahead -= 1 }
         }
         return ahead + 1
+    }
+
+    /// #{j in range : x[j] > t} (NaN never counts), 16 lanes at a time.
+    static func countAbove(_ x: UnsafePointer<Float>, _ range: Range<Int>, _ t: Float) -> Int {
+        count(x, range, t) { $0 .> $1 } scalar: { $0 > $1 }
+    }
+
+    /// #{j in range : x[j] >= t} (NaN never counts), 16 lanes at a time.
+    static func countAtLeast(_ x: UnsafePointer<Float>, _ range: Range<Int>, _ t: Float) -> Int {
+        count(x, range, t) { $0 .>= $1 } scalar: { $0 >= $1 }
+    }
+
+    @inline(__always)
+    private static func count(_ x: UnsafePointer<Float>, _ range: Range<Int>, _ t: Float,
+                              _ test: (SIMD16<Float>, SIMD16<Float>) -> SIMDMask<SIMD16<Int32>>,
+                              scalar: (Float, Float) -> Bool) -> Int {
+        let raw = UnsafeRawPointer(x)
+        let tv = SIMD16<Float>(repeating: t)
+        var acc = SIMD16<Int32>.zero
+        var j = range.lowerBound
+        // per-lane counts stay below 2^31: flush every 2^20 blocks
+        var blocks = 0
+        var total = 0
+        while j + 16 <= range.upperBound {
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+            acc &-= unsafeBitCast(test(v, tv), to: SIMD16<Int32>.self)   // true lanes are −1
+            j += 16
+            blocks += 1
+            if blocks == 1 << 20 { total += Int(acc.wrappedSum()); acc = .zero; blocks = 0 }
+        }
+        total += Int(acc.wrappedSum())
+        while j < range.upperBound {
+            if scalar(x[j], t) { total += 1 }
+            j += 1
+        }
+        return total
     }
 
     /// Checks and de-duplicates a metric list (order kept).
@@ -289,5 +365,17 @@ public struct Evaluator: Sendable {
         guard !evaluated.isEmpty else { throw AERecError.data("no user has a rating") }
         return EvaluationResult(metrics: metrics, values: acc.results(), users: evaluated,
                                 usersEvaluated: evaluated.count, usersSkipped: skipped, seconds: 0)
+    }
+}
+
+private extension ArraySlice where Element == Int32 {
+    /// Membership in an ascending slice.
+    func binarySearchContains(_ x: Int32) -> Bool {
+        var a = startIndex, b = endIndex
+        while a < b {
+            let m = (a + b) / 2
+            if self[m] < x { a = m + 1 } else { b = m }
+        }
+        return a < endIndex && self[a] == x
     }
 }
