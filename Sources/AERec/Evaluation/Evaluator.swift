@@ -14,7 +14,8 @@ import Dispatch
 ///
 /// MRR uses the FULL ranking without sorting it: when no target item is in the top max-k, the rank
 /// of the best-scoring non-excluded target item i* (score s*) is 1 + #{non-excluded j : s_j > s* or
-/// (s_j = s* and j < i*)}, one pass over the user's scores.
+/// (s_j = s* and j < i*)}, one vectorised counting pass over the user's scores (users spread over
+/// ``threads``). The metric arithmetic itself is serial, O(max-k) per user.
 ///
 /// ``Metric/rmse`` and ``Metric/mae`` need a ``RatingPredictor``: its predictions for the target
 /// entries, given the fold-in entries as history, against the stored target values.
@@ -23,7 +24,7 @@ public struct Evaluator: Sendable {
     public var metrics: [Metric]
     /// Users scored at once; the score buffer holds batchSize × itemCount floats.
     public var batchSize: Int
-    /// Threads for scoring and top-k (results do not depend on it).
+    /// Threads for scoring, top-k and the MRR rank counts (results do not depend on it).
     public var threads: Int
 
     public init(metrics: [Metric], batchSize: Int = 500, threads: Int = 1) {
