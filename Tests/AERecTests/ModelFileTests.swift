@@ -451,6 +451,9 @@ struct ModelFileTests {
         } catch AERecError.io(_, let message) {
             #expect(message.contains("No such file"))
         }
+        // A FIFO is refused without blocking on open.
+        #expect(mkfifo(dir + "/fifo", 0o644) == 0)
+        #expect(throws: AERecError.self) { try ModelFile.readHeader(path: dir + "/fifo") }
     }
 
     @Test("writing into a missing directory is an io error and leaves no temporary files")
