@@ -247,7 +247,7 @@ static void aek_tk_range(void *vctx, int64_t begin, int64_t end, int part) {
             n_ex = ctx->ex->indptr[r + 1] - b;
             ex = n_ex ? ctx->ex->indices + b : NULL;
         }
-        row_s = ctx->scores + r * ctx->lds;
+        row_s = ctx->kk ? ctx->scores + r * ctx->lds : NULL; /* scores may be NULL when n_cols == 0 */
         int64_t cnt = ctx->kk ? aek_tk_row(row_s, ctx->n_cols, ex, n_ex, ctx->kk, buf, ctx->cap) : 0;
         int32_t *oi = ctx->out_idx + r * ctx->k;
         float *os = ctx->out_score ? ctx->out_score + r * ctx->k : NULL;
