@@ -161,7 +161,7 @@ public enum InteractionReader {
     }
 
     static func looksLikeHeader(_ f: [String]) -> Bool {
-        if f.count >= 3 { return !isNumber(f[2]) }
+        if f.count >= 3 { return !isDecimalNumber(f[2]) }
         return f.allSatisfy { !$0.contains(where: { $0.isASCII && $0.isNumber }) }
     }
 
@@ -180,9 +180,9 @@ public enum InteractionReader {
         var line = 0
         while pos < buf.count {
             line += 1
-            let nl = findByte(p, pos, buf.count, ASCII.newline)
+            let nl = findByte(p, pos, buf.count, TextByte.newline)
             var e = nl
-            if e > pos && p[e - 1] == ASCII.carriageReturn { e -= 1 }
+            if e > pos && p[e - 1] == TextByte.carriageReturn { e -= 1 }
             if e > pos {
                 return (line, String(decoding: UnsafeBufferPointer(start: p + pos, count: e - pos), as: UTF8.self))
             }
@@ -207,9 +207,9 @@ public enum InteractionReader {
 }
 
 /// Whether `s` parses as a number (NaN and infinities included).
-func isNumber(_ s: String) -> Bool {
+func isDecimalNumber(_ s: String) -> Bool {
     var s = s
-    return s.withUTF8 { b in !b.isEmpty && parseFloat(b.baseAddress!, b.count) != nil }
+    return s.withUTF8 { b in !b.isEmpty && parseDecimalFloat(b.baseAddress!, b.count) != nil }
 }
 
 /// A growable byte buffer for unquoting fields.
@@ -260,16 +260,16 @@ private struct LineParser {
         self.end = buffer.count
         switch format {
         case .auto: preconditionFailure("format resolved by the caller")
-        case .tsv: separator = [ASCII.tab]; quotes = false; hasHeader = true
-        case .movieLensUData: separator = [ASCII.tab]; quotes = false; hasHeader = false
-        case .movieLensDat: separator = [ASCII.colon, ASCII.colon]; quotes = false; hasHeader = false
-        case .movieLensCSV: separator = [ASCII.comma]; quotes = true; hasHeader = true
+        case .tsv: separator = [TextByte.tab]; quotes = false; hasHeader = true
+        case .movieLensUData: separator = [TextByte.tab]; quotes = false; hasHeader = false
+        case .movieLensDat: separator = [TextByte.colon, TextByte.colon]; quotes = false; hasHeader = false
+        case .movieLensCSV: separator = [TextByte.comma]; quotes = true; hasHeader = true
         case .delimited(let d):
-            guard !d.separator.isEmpty, !d.separator.utf8.contains(ASCII.newline),
-                  !d.separator.utf8.contains(ASCII.carriageReturn) else {
+            guard !d.separator.isEmpty, !d.separator.utf8.contains(TextByte.newline),
+                  !d.separator.utf8.contains(TextByte.carriageReturn) else {
                 throw AERecError.invalidArgument("delimited format: the separator must be non-empty and contain no line break")
             }
-            if d.allowsQuotes && d.separator.utf8.contains(ASCII.quote) {
+            if d.allowsQuotes && d.separator.utf8.contains(TextByte.quote) {
                 throw AERecError.invalidArgument("delimited format: a separator containing '\"' needs allowsQuotes: false")
             }
             separator = Array(d.separator.utf8); quotes = d.allowsQuotes; hasHeader = d.hasHeader
@@ -290,8 +290,8 @@ private struct LineParser {
         let names = (0..<columnCount).map { fieldName($0) }.joined(separator: ", ")
         let sep: String
         switch separator {
-        case [ASCII.tab]: sep = "tab"
-        case [ASCII.colon, ASCII.colon]: sep = "'::'"
+        case [TextByte.tab]: sep = "tab"
+        case [TextByte.colon, TextByte.colon]: sep = "'::'"
         default: sep = "'" + String(decoding: separator, as: UTF8.self) + "'"
         }
         return "\(columnCount) \(sep)-separated columns (\(names))"
@@ -311,19 +311,19 @@ private struct LineParser {
         while true {
             var fieldEnd: Int
             var q = s
-            while q < hi && p[q] == ASCII.space { q += 1 }
-            if quotes && q < hi && p[q] == ASCII.quote {
+            while q < hi && p[q] == TextByte.space { q += 1 }
+            if quotes && q < hi && p[q] == TextByte.quote {
                 var j = q + 1
                 while j < hi {
-                    if p[j] == ASCII.quote {
-                        if j + 1 < hi && p[j + 1] == ASCII.quote { j += 2; continue }
+                    if p[j] == TextByte.quote {
+                        if j + 1 < hi && p[j + 1] == TextByte.quote { j += 2; continue }
                         break
                     }
                     j += 1
                 }
                 if j >= hi { return -(f + 1) }   // no closing quote
                 fieldEnd = j + 1
-                while fieldEnd < hi && p[fieldEnd] == ASCII.space { fieldEnd += 1 }
+                while fieldEnd < hi && p[fieldEnd] == TextByte.space { fieldEnd += 1 }
                 if fieldEnd < hi && !matchesSeparator(fieldEnd, hi) { return -(f + 1) }
             } else if sepLen == 1 {
                 fieldEnd = findByte(p, s, hi, s0)
@@ -356,17 +356,17 @@ private struct LineParser {
     @inline(__always)
     func content(_ s: Int, _ e: Int, _ scratch: ByteScratch) -> (UnsafePointer<UInt8>, Int) {
         var a = s, b = e
-        while a < b && base[a] == ASCII.space { a += 1 }
-        while b > a && base[b - 1] == ASCII.space { b -= 1 }
-        if quotes && b - a >= 2 && base[a] == ASCII.quote && base[b - 1] == ASCII.quote {
+        while a < b && base[a] == TextByte.space { a += 1 }
+        while b > a && base[b - 1] == TextByte.space { b -= 1 }
+        if quotes && b - a >= 2 && base[a] == TextByte.quote && base[b - 1] == TextByte.quote {
             a += 1; b -= 1
-            if findByte(base, a, b, ASCII.quote) == b { return (base + a, b - a) }
+            if findByte(base, a, b, TextByte.quote) == b { return (base + a, b - a) }
             let out = scratch.reserve(b - a)
             var j = a, k = 0
             while j < b {
                 out[k] = base[j]
                 k += 1
-                j += base[j] == ASCII.quote ? 2 : 1
+                j += base[j] == TextByte.quote ? 2 : 1
             }
             return (UnsafePointer(out), k)
         }
@@ -406,7 +406,7 @@ private struct LineParser {
                 throw AERecError.parse(path: path, line: line, field: "header",
                                        message: "expected a header user<TAB>item<TAB>value[<TAB>timestamp], found \(n) columns")
             }
-            if n >= 3, isNumber(texts[2]) {
+            if n >= 3, isDecimalNumber(texts[2]) {
                 throw AERecError.parse(path: path, line: line, field: "header",
                                        message: "expected a header user<TAB>item<TAB>value[<TAB>timestamp], found a data line (use movieLensUData or delimited without header)")
             }
@@ -464,7 +464,7 @@ private struct LineParser {
         do {
             var j = pos
             while true {
-                j = findByte(p, j, end, ASCII.newline)
+                j = findByte(p, j, end, TextByte.newline)
                 if j >= end { break }
                 maxRows += 1
                 j += 1
@@ -489,9 +489,9 @@ private struct LineParser {
 
         while pos < end {
             lineNumber += 1
-            let nl = findByte(p, pos, end, ASCII.newline)
+            let nl = findByte(p, pos, end, TextByte.newline)
             var lineEnd = nl
-            if lineEnd > pos && p[lineEnd - 1] == ASCII.carriageReturn { lineEnd -= 1 }
+            if lineEnd > pos && p[lineEnd - 1] == TextByte.carriageReturn { lineEnd -= 1 }
             let lineStart = pos
             pos = nl + 1
             if lineEnd == lineStart { continue }   // blank line
@@ -530,7 +530,7 @@ private struct LineParser {
             if let vc = valueColumn {
                 (fp, fn) = content(fields[2 * vc], fields[2 * vc + 1], scratch)
                 if fn == 0 { throw emptyField(lineNumber, "value", "a number") }
-                guard let x = parseFloat(fp, fn) else {
+                guard let x = parseDecimalFloat(fp, fn) else {
                     throw AERecError.parse(path: path, line: lineNumber, field: "value",
                                            message: "expected a number, found \(quotedForMessage(fp, fn))")
                 }
@@ -543,7 +543,7 @@ private struct LineParser {
             if let tc = timestampColumn, let times {
                 (fp, fn) = content(fields[2 * tc], fields[2 * tc + 1], scratch)
                 if fn == 0 { throw emptyField(lineNumber, "timestamp", "an integer timestamp") }
-                guard let t = parseInt64(fp, fn) else {
+                guard let t = parseDecimalInt64(fp, fn) else {
                     throw AERecError.parse(path: path, line: lineNumber, field: "timestamp",
                                            message: "expected an integer timestamp, found \(quotedForMessage(fp, fn))")
                 }

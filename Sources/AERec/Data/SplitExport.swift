@@ -27,7 +27,7 @@ extension Split {
     /// gives the column order; map each file's `item` through it.
     public func export(to directory: String) throws {
         for (name, ids) in [("user", userIDs.ids), ("item", itemIDs.ids)] {
-            if let bad = ids.first(where: { $0.utf8.contains { $0 == ASCII.tab || $0 == ASCII.newline || $0 == ASCII.carriageReturn } }) {
+            if let bad = ids.first(where: { $0.utf8.contains { $0 == TextByte.tab || $0 == TextByte.newline || $0 == TextByte.carriageReturn } }) {
                 throw AERecError.invalidArgument("cannot export \(name) id \(bad.debugDescription): ids must not contain tabs or line breaks")
             }
         }
@@ -77,7 +77,7 @@ extension Split {
             for k in Int(m.indptr[r])..<Int(m.indptr[r + 1]) {
                 try w.write(user); try w.write("\t")
                 try w.write(itemIDs[Int(m.indices[k])]); try w.write("\t")
-                try w.write(formatValue(m.value(at: k))); try w.write("\n")
+                try w.write(formatExportValue(m.value(at: k))); try w.write("\n")
             }
         }
         try w.close()
@@ -204,10 +204,10 @@ private struct TableLine {
     func text(_ c: Int) -> String { let (p, n) = bytes(c); return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
     func string(_ c: Int) -> String? { let (p, n) = bytes(c); return String(validating: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }
     func quoted(_ c: Int) -> String { let (p, n) = bytes(c); return quotedForMessage(p, n) }
-    func int(_ c: Int) -> Int? { let (p, n) = bytes(c); return parseInt64(p, n).map { Int($0) } }
+    func int(_ c: Int) -> Int? { let (p, n) = bytes(c); return parseDecimalInt64(p, n).map { Int($0) } }
     func float(_ c: Int) -> Float? {
         let (p, n) = bytes(c)
-        guard let v = parseFloat(p, n), v.isFinite else { return nil }
+        guard let v = parseDecimalFloat(p, n), v.isFinite else { return nil }
         return v
     }
     func lookup(_ c: Int, _ ids: ByteInterner) -> Int32? { let (p, n) = bytes(c); return ids.find(p, n) }
@@ -228,15 +228,15 @@ private func readTable(_ path: String, _ header: [String], _ body: (TableLine, I
     var sawHeader = false
     while pos < buf.count {
         lineNumber += 1
-        let nl = findByte(p, pos, buf.count, ASCII.newline)
+        let nl = findByte(p, pos, buf.count, TextByte.newline)
         var end = nl
-        if end > pos && p[end - 1] == ASCII.carriageReturn { end -= 1 }
+        if end > pos && p[end - 1] == TextByte.carriageReturn { end -= 1 }
         let start = pos
         pos = nl + 1
         if end == start { continue }
         var n = 0, s = start
         while true {
-            let e = findByte(p, s, end, ASCII.tab)
+            let e = findByte(p, s, end, TextByte.tab)
             if n < columns { fields[2 * n] = s; fields[2 * n + 1] = e }
             n += 1
             if e >= end { break }

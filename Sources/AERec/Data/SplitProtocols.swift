@@ -1,5 +1,5 @@
 // The evaluation protocols: strong generalisation (vae_cf), per-user ratio, leave-one-out,
-// explicit rating triples, and a given test file. Every random choice comes from a SplitMix64
+// explicit rating triples, and a given test file. Every random choice comes from a SplitRandom
 // generator keyed by (seed, protocol stream, user), so a split depends only on the data and the seed.
 
 /// Where the test interactions of the ``SplitProtocol/given`` protocol come from.
@@ -140,9 +140,9 @@ public func makeSplit(_ data: Interactions, _ config: SplitConfiguration) throws
 
 // MARK: - Randomness
 
-/// SplitMix64 (Steele, Lea & Flood 2014) started from a hash of (seed, stream, key): independent
+/// SplitRandom (Steele, Lea & Flood 2014) started from a hash of (seed, stream, key): independent
 /// sequences per protocol step and per user.
-struct SplitMix64 {
+struct SplitRandom {
     private var state: UInt64
 
     static func mix(_ x: UInt64) -> UInt64 {
@@ -353,7 +353,7 @@ private func strongGeneralizationSplit(_ data: Interactions, _ config: SplitConf
     guard config.minItemsForSplit >= 1 else { throw AERecError.invalidArgument("minItemsForSplit must be ≥ 1") }
 
     var permutation = (0..<userCount).map { Int32($0) }
-    var rng = SplitMix64(seed: config.seed, stream: SplitStream.strongUsers.rawValue)
+    var rng = SplitRandom(seed: config.seed, stream: SplitStream.strongUsers.rawValue)
     permutation.withUnsafeMutableBufferPointer { rng.selectFront($0, userCount) }
     let trainCount = userCount - 2 * heldOut
     var trainRow = [Int32](repeating: -1, count: userCount)
@@ -398,7 +398,7 @@ private func strongGeneralizationSplit(_ data: Interactions, _ config: SplitConf
             var k = 0
             if n >= config.minItemsForSplit {
                 k = Int(config.targetFraction * Double(n))   // numpy: int(test_prop * n_items_u)
-                var userRNG = SplitMix64(seed: config.seed, stream: SplitStream.strongTarget.rawValue, key: UInt64(u))
+                var userRNG = SplitRandom(seed: config.seed, stream: SplitStream.strongTarget.rawValue, key: UInt64(u))
                 positions.withUnsafeMutableBufferPointer { userRNG.selectFront($0, k) }
             }
             for (j, r) in positions.enumerated() {
@@ -483,7 +483,7 @@ private func ratioSplit(_ data: Interactions, _ config: SplitConfiguration) thro
         if config.validationFraction > 0 && n - kTest >= 2 {
             kVal = min(max(floorFraction(config.validationFraction, n), 1), n - kTest - 1)
         }
-        var rng = SplitMix64(seed: config.seed, stream: SplitStream.ratio.rawValue, key: UInt64(u))
+        var rng = SplitRandom(seed: config.seed, stream: SplitStream.ratio.rawValue, key: UInt64(u))
         positions.withUnsafeMutableBufferPointer { rng.selectFront($0, kTest + kVal) }
         for j in 0..<kTest { role[Int(positions[j])] = .test }
         for j in kTest..<(kTest + kVal) { role[Int(positions[j])] = .validation }
@@ -528,7 +528,7 @@ private func explicitSplit(_ data: Interactions, _ config: SplitConfiguration) t
         throw AERecError.data("explicit split: \(config.testFraction) of \(n) ratings is no test rating")
     }
     var order = (0..<n).map { Int32($0) }
-    var rng = SplitMix64(seed: config.seed, stream: SplitStream.explicit.rawValue)
+    var rng = SplitRandom(seed: config.seed, stream: SplitStream.explicit.rawValue)
     order.withUnsafeMutableBufferPointer { rng.selectFront($0, nTest + nVal) }
     var role = [Role](repeating: .train, count: n)
     for j in 0..<nTest { role[Int(order[j])] = .test }

@@ -52,7 +52,7 @@ final class FileBytes {
 
 // MARK: - Byte constants
 
-enum ASCII {
+enum TextByte {
     static let tab: UInt8 = 9
     static let newline: UInt8 = 10
     static let carriageReturn: UInt8 = 13
@@ -94,22 +94,22 @@ private let floatPowersOfTen: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1
 /// (`Float(m) / 10^k`, both operands exact, one correctly rounded division). Everything else goes
 /// through the standard library's correctly rounded parser.
 @inline(__always)
-func parseFloat(_ p: UnsafePointer<UInt8>, _ n: Int) -> Float? {
+func parseDecimalFloat(_ p: UnsafePointer<UInt8>, _ n: Int) -> Float? {
     if n == 0 { return nil }
     var i = 0
     var negative = false
-    if p[0] == ASCII.minus { negative = true; i = 1 } else if p[0] == ASCII.plus { i = 1 }
+    if p[0] == TextByte.minus { negative = true; i = 1 } else if p[0] == TextByte.plus { i = 1 }
     var mantissa: UInt64 = 0
     var digits = 0, decimals = 0
     var seenDot = false
     var fast = true
     while i < n {
         let c = p[i]
-        if c >= ASCII.zero && c <= ASCII.nine {
-            if mantissa < (1 << 40) { mantissa = mantissa &* 10 &+ UInt64(c &- ASCII.zero) } else { fast = false }
+        if c >= TextByte.zero && c <= TextByte.nine {
+            if mantissa < (1 << 40) { mantissa = mantissa &* 10 &+ UInt64(c &- TextByte.zero) } else { fast = false }
             digits += 1
             if seenDot { decimals += 1 }
-        } else if c == ASCII.dot && !seenDot {
+        } else if c == TextByte.dot && !seenDot {
             seenDot = true
         } else {
             fast = false
@@ -124,27 +124,27 @@ func parseFloat(_ p: UnsafePointer<UInt8>, _ n: Int) -> Float? {
             return negative ? -v : v
         }
     }
-    return slowParseFloat(p, n)
+    return slowParseDecimalFloat(p, n)
 }
 
-private func slowParseFloat(_ p: UnsafePointer<UInt8>, _ n: Int) -> Float? {
+private func slowParseDecimalFloat(_ p: UnsafePointer<UInt8>, _ n: Int) -> Float? {
     let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     return Float(s)
 }
 
 /// Parses `[+-]digits` into an Int64, or nil (not an integer, or out of range).
 @inline(__always)
-func parseInt64(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+func parseDecimalInt64(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
     if n == 0 { return nil }
     var i = 0
     var negative = false
-    if p[0] == ASCII.minus { negative = true; i = 1 } else if p[0] == ASCII.plus { i = 1 }
+    if p[0] == TextByte.minus { negative = true; i = 1 } else if p[0] == TextByte.plus { i = 1 }
     if i == n { return nil }
     var v: Int64 = 0
     while i < n {
         let c = p[i]
-        guard c >= ASCII.zero && c <= ASCII.nine else { return nil }
-        let d = Int64(c &- ASCII.zero)
+        guard c >= TextByte.zero && c <= TextByte.nine else { return nil }
+        let d = Int64(c &- TextByte.zero)
         let (m, o1) = v.multipliedReportingOverflow(by: 10)
         let (s, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
         if o1 || o2 { return nil }
@@ -391,7 +391,7 @@ func makeDirectories(_ path: String) throws {
 
 /// Text for a value in exported files: integers without a decimal point ("3"), everything else
 /// as the shortest decimal that parses back to the same Float ("3.5", "0.1", "1e-05").
-func formatValue(_ v: Float) -> String {
+func formatExportValue(_ v: Float) -> String {
     if v == v.rounded() && abs(v) < 16_777_216 { return String(Int(v)) }
     return v.description
 }
