@@ -13,6 +13,6 @@ struct AERecCommand: ParsableCommand {
               aerec doctor
             """,
         version: AERecVersion.string,
-        subcommands: [Doctor.self]
+        subcommands: [Train.self, SplitCommand.self, Doctor.self]
     )
 }

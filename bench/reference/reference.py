@@ -33,7 +33,10 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
 
 
 def load_split(d: Path):
-    items = [row[0] for row in csv.reader(open(d / "items.tsv"), delimiter="\t")][1:]
+    with open(d / "items.tsv", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    col = rows[0].index("item")
+    items = [row[col] for row in rows[1:]]
     item_index = {s: i for i, s in enumerate(items)}
     n_items = len(items)
 

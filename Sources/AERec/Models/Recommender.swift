@@ -64,3 +64,13 @@ public protocol RatingPredictor: Recommender {
     func predictRatings(history: InteractionMatrix, queries: InteractionMatrix, trainRows: [Int32]?,
                         threads: Int) throws -> [Float]
 }
+
+/// A model that learns from a training matrix.
+public protocol TrainableRecommender: Recommender {
+    /// Fits the model to `train` (users × items; the model's item space), validating on
+    /// `validation` when given (early stopping and best-epoch selection for iterative models).
+    /// Closed-form models ignore the epoch-related options and report one "epoch".
+    @discardableResult
+    func fit(_ train: InteractionMatrix, validation: HeldOutSet?, options: TrainingOptions,
+             callback: ((EpochReport) -> TrainingDecision)?) throws -> TrainingHistory
+}
