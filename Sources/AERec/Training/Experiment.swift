@@ -133,6 +133,10 @@ public enum ModelFactory {
             let planned = max(1, config.resolvedEpochs * batchesPerEpoch)
             c.annealSteps = config.annealSteps ?? max(1, Int((Double(planned) * 0.8 / Double(c.betaCap)).rounded()))
             return try MultVAE(itemCount: itemCount, configuration: c, seed: config.seed)
+        case .ease:
+            return try EASE(itemCount: itemCount, configuration: EASEConfiguration(lambda: config.lambda ?? 500))
+        case .pop:
+            return try Popularity(itemCount: itemCount)
         default:
             return try makeOther(config, itemCount: itemCount, userCount: userCount, adam: adam)
         }
@@ -241,6 +245,8 @@ public enum Experiment {
         let userMap = try? IDMap(ids: users)
         if let m = model as? MultDAE { m.itemIDs = items; m.userIDs = userMap }
         if let m = model as? MultVAE { m.itemIDs = items; m.userIDs = userMap }
+        if let m = model as? EASE { m.itemIDs = items; m.userIDs = userMap }
+        if let m = model as? Popularity { m.itemIDs = items; m.userIDs = userMap }
         setOtherIDs(model, items: items, users: userMap)
     }
 }
@@ -252,6 +258,8 @@ public enum AnyModel {
         switch state.kind {
         case .multDAE: return try MultDAE.restore(from: state)
         case .multVAE: return try MultVAE.restore(from: state)
+        case .ease: return try EASE.restore(from: state)
+        case .pop: return try Popularity.restore(from: state)
         default: return try restoreOther(state)
         }
     }

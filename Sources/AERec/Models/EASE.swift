@@ -1,0 +1,174 @@
+import AERecKernels
+
+/// EASE's hyperparameter.
+public struct EASEConfiguration: Sendable, Codable, Equatable {
+    /// L2 penalty λ on the item-item weights (Steck uses 500 on ML-20M; smaller data wants less).
+    public var lambda: Float = 500
+    public init(lambda: Float = 500) { self.lambda = lambda }
+}
+
+/// EASE (Steck 2019), the linear reference: B = I − P·diag(1/diag P) with P = (XᵀX + λI)⁻¹ and
+/// diag(B) = 0, fitted in closed form on binary data through LAPACK's Cholesky in OpenBLAS
+/// (spotrf + spotri) in a single item × item float32 buffer: peak memory is I² floats plus the data.
+public final class EASE: TrainableRecommender, PersistableModel, @unchecked Sendable {
+    public let kind = ModelKind.ease
+    public let configuration: EASEConfiguration
+    public let itemCount: Int
+    /// The item-item weights (itemCount × itemCount, row-major).
+    let weights: FloatBuffer
+    public var itemIDs: IDMap?
+    public var userIDs: IDMap?
+
+    /// An unfitted model (all-zero weights). Checks that the weight matrix fits in memory first.
+    public init(itemCount: Int, configuration: EASEConfiguration = EASEConfiguration()) throws {
+        guard itemCount >= 1 else { throw AERecError.invalidArgument("EASE needs at least one item") }
+        guard configuration.lambda >= 0, configuration.lambda.isFinite else {
+            throw AERecError.invalidArgument("EASE's lambda must be ≥ 0, got \(configuration.lambda)")
+        }
+        let (bytes, overflow) = itemCount.multipliedReportingOverflow(by: itemCount * MemoryLayout<Float>.stride)
+        guard !overflow else { throw AERecError.invalidArgument("EASE with \(itemCount) items is too large") }
+        try SystemMemory.require(bytes, for: "EASE's \(itemCount) × \(itemCount) weight matrix")
+        self.itemCount = itemCount
+        self.configuration = configuration
+        weights = FloatBuffer(itemCount * itemCount)
+    }
+
+    /// Bytes of the weight matrix for `itemCount` items (what EASE needs beyond the data).
+    public static func memoryEstimate(itemCount: Int) -> Int { itemCount * itemCount * MemoryLayout<Float>.stride }
+
+    /// Fits in closed form (the options' epochs are ignored; `threads` sets OpenBLAS's and the Gram
+    /// kernel's threads). The history holds one "epoch" with the validation metric when given.
+    @discardableResult
+    public func fit(_ train: InteractionMatrix, validation: HeldOutSet? = nil, options: TrainingOptions = TrainingOptions(),
+                    callback: ((EpochReport) -> TrainingDecision)? = nil) throws -> TrainingHistory {
+        guard train.columnCount == itemCount else {
+            throw AERecError.invalidArgument("training matrix has \(train.columnCount) items, the model \(itemCount)")
+        }
+        try options.validate()
+        let t0 = monotonicSeconds()
+        BLAS.setThreads(options.threads)
+        let x = train.binarized(), xt = x.transposed()
+        try x.withKernelView { xv in
+            try xt.withKernelView { xtv in
+                try check(aek_csr_gram(xv, xtv, weights.p, Int64(itemCount), 0, Int32(options.threads)), "Gram matrix")
+            }
+        }
+        let status = aek_ease_solve(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda)
+        if status == Int32(AEK_ERR_NUMERIC) {
+            throw AERecError.numerical("XᵀX + λI is not positive definite (λ = \(configuration.lambda)); use a larger λ")
+        }
+        try check(status, "EASE solve")
+        var history = TrainingHistory()
+        var report = EpochReport(epoch: 1, loss: 0, validation: nil, trainSeconds: monotonicSeconds() - t0,
+                                 validationSeconds: 0, isBest: true, beta: nil)
+        if let validation {
+            let t1 = monotonicSeconds()
+            let ev = Evaluator(metrics: [options.validationMetric], batchSize: options.batchSize, threads: options.threads)
+            report.validation = try ev.evaluate(self, on: validation)[options.validationMetric]?.value
+            report.validationSeconds = monotonicSeconds() - t1
+            history.bestValidation = report.validation
+        }
+        history.epochs = [report]
+        history.bestEpoch = 1
+        _ = callback?(report)
+        history.seconds = monotonicSeconds() - t0
+        return history
+    }
+
+    /// Scores x·B for the rows' binary histories.
+    public func scores(for input: InteractionMatrix, rows: Range<Int>, trainRows: [Int32]?,
+                       into out: UnsafeMutablePointer<Float>, ld: Int, threads: Int) throws {
+        guard input.columnCount == itemCount else {
+            throw AERecError.invalidArgument("input has \(input.columnCount) items, the model \(itemCount)")
+        }
+        guard rows.lowerBound >= 0, rows.upperBound <= input.rowCount, ld >= itemCount else {
+            throw AERecError.invalidArgument("rows \(rows) / leading dimension \(ld) do not fit")
+        }
+        let x = input.binarized()
+        try x.withKernelView(rows: rows) { xv in
+            try check(aek_csr_dense_mm(xv, weights.p, Int64(itemCount), Int64(itemCount), nil, 0, out, Int64(ld),
+                                       Int32(threads)), "EASE scores")
+        }
+    }
+
+    public func modelState() throws -> ModelState {
+        var state = ModelState(kind: kind, itemIDs: ModelState.itemMap(itemIDs, count: itemCount), userIDs: userIDs)
+        try state.setConfiguration(configuration)
+        try state.appendTensor(name: "B", shape: [itemCount, itemCount], data: weights.array)
+        return state
+    }
+
+    public static func restore(from state: ModelState) throws -> EASE {
+        try state.requireKind(.ease)
+        let model = try EASE(itemCount: state.itemIDs.count, configuration: state.decodeConfiguration())
+        let b = try state.tensorData(named: "B", shape: [model.itemCount, model.itemCount])
+        b.withUnsafeBufferPointer { model.weights.p.update(from: $0.baseAddress!, count: $0.count) }
+        model.itemIDs = state.itemIDs
+        model.userIDs = state.userIDs
+        return model
+    }
+}
+
+/// The popularity baseline: every user gets the items ranked by their number of training interactions.
+public final class Popularity: TrainableRecommender, PersistableModel, @unchecked Sendable {
+    public let kind = ModelKind.pop
+    public let itemCount: Int
+    /// Training interactions per item.
+    public private(set) var counts: [Float]
+    public var itemIDs: IDMap?
+    public var userIDs: IDMap?
+
+    public init(itemCount: Int) throws {
+        guard itemCount >= 1 else { throw AERecError.invalidArgument("Popularity needs at least one item") }
+        self.itemCount = itemCount
+        counts = [Float](repeating: 0, count: itemCount)
+    }
+
+    @discardableResult
+    public func fit(_ train: InteractionMatrix, validation: HeldOutSet? = nil, options: TrainingOptions = TrainingOptions(),
+                    callback: ((EpochReport) -> TrainingDecision)? = nil) throws -> TrainingHistory {
+        guard train.columnCount == itemCount else {
+            throw AERecError.invalidArgument("training matrix has \(train.columnCount) items, the model \(itemCount)")
+        }
+        let t0 = monotonicSeconds()
+        counts = train.columnCounts.map(Float.init)
+        var history = TrainingHistory()
+        var report = EpochReport(epoch: 1, loss: 0, validation: nil, trainSeconds: monotonicSeconds() - t0,
+                                 validationSeconds: 0, isBest: true, beta: nil)
+        if let validation {
+            let ev = Evaluator(metrics: [options.validationMetric], batchSize: options.batchSize, threads: options.threads)
+            report.validation = try ev.evaluate(self, on: validation)[options.validationMetric]?.value
+            history.bestValidation = report.validation
+        }
+        history.epochs = [report]
+        history.bestEpoch = 1
+        _ = callback?(report)
+        history.seconds = monotonicSeconds() - t0
+        return history
+    }
+
+    public func scores(for input: InteractionMatrix, rows: Range<Int>, trainRows: [Int32]?,
+                       into out: UnsafeMutablePointer<Float>, ld: Int, threads: Int) throws {
+        guard input.columnCount == itemCount, ld >= itemCount, rows.lowerBound >= 0, rows.upperBound <= input.rowCount else {
+            throw AERecError.invalidArgument("input does not fit the popularity model")
+        }
+        counts.withUnsafeBufferPointer { c in
+            for r in 0..<rows.count { (out + r * ld).update(from: c.baseAddress!, count: itemCount) }
+        }
+    }
+
+    public func modelState() throws -> ModelState {
+        var state = ModelState(kind: kind, itemIDs: ModelState.itemMap(itemIDs, count: itemCount), userIDs: userIDs)
+        try state.appendTensor(name: "counts", shape: [itemCount], data: counts)
+        return state
+    }
+
+    public static func restore(from state: ModelState) throws -> Popularity {
+        try state.requireKind(.pop)
+        let model = try Popularity(itemCount: state.itemIDs.count)
+        model.counts = try state.tensorData(named: "counts", shape: [model.itemCount])
+        model.itemIDs = state.itemIDs
+        model.userIDs = state.userIDs
+        return model
+    }
+}
