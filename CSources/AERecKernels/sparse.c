@@ -48,6 +48,15 @@ typedef double aek_d8 __attribute__((vector_size(64), aligned(8), may_alias));
 #else
 #define AEK_PREFETCH(p) __builtin_prefetch((p), 0, AEK_PF_LOCALITY)
 #endif
+#ifdef AEK_NO_PFW
+#define AEK_PREFETCH_W(p) AEK_PREFETCH(p)
+#else
+#define AEK_PREFETCH_W(p) __builtin_prefetch((p), 1, AEK_PF_LOCALITY)
+#endif
+/* dW rows are prefetched this many present columns ahead in the transpose kernel. */
+#ifndef AEK_SPMMT_PF_COLS
+#define AEK_SPMMT_PF_COLS 2
+#endif
 /* Cost of one output row in "nonzero" units for the nnz-balanced row split. */
 #define AEK_ROW_COST 1
 /* Minimum work (floats moved, ~ (nnz + rows) * h) per thread before a second thread is used. */
@@ -126,8 +135,8 @@ static int aek_work_parts(int n_threads, int64_t units, int64_t h, int64_t max_p
 
 /* y[0:h] = y[0:h] + v0 w0 + v1 w1 + ... (N terms, left to right; implicit: all v = 1, plain adds,
  * which equal fma(1, w, y) bit for bit). While streaming, the rows p0..p3 are prefetched chunk by
- * chunk (pass duplicates when fewer are wanted). */
-AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const float *w0,
+ * chunk (pass duplicates when fewer are wanted); p0 with write intent if pw0. */
+AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const int pw0, const float *w0,
                            const float *w1, const float *w2, const float *w3, float v0, float v1, float v2, float v3,
                            const float *p0, const float *p1, const float *p2, const float *p3) {
     int64_t c = 0;
@@ -145,7 +154,10 @@ AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int 
             if (N > 3) a = a + v3 * AEK_LD16(w3 + c);
         }
         AEK_ST16(y + c, a);
-        AEK_PREFETCH(p0 + c);
+        if (pw0)
+            AEK_PREFETCH_W(p0 + c);
+        else
+            AEK_PREFETCH(p0 + c);
         AEK_PREFETCH(p1 + c);
         AEK_PREFETCH(p2 + c);
         AEK_PREFETCH(p3 + c);
@@ -166,7 +178,10 @@ AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int 
         y[c] = a;
     }
     if (h > 0) {
-        AEK_PREFETCH(p0 + h - 1);
+        if (pw0)
+            AEK_PREFETCH_W(p0 + h - 1);
+        else
+            AEK_PREFETCH(p0 + h - 1);
         AEK_PREFETCH(p1 + h - 1);
         AEK_PREFETCH(p2 + h - 1);
         AEK_PREFETCH(p3 + h - 1);
@@ -263,21 +278,21 @@ AEK_AI void aek_spmm_row(float *restrict y, int64_t h, const float *W, int64_t l
 #define AEK_V(kk) (implicit ? 1.0f : vx[kk])
     for (; k + 4 <= kend; k += 4) {
         const int64_t q = k + AEK_SPARSE_PF_DIST;
-        aek_axpy_group(y, h, 4, implicit, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 3), AEK_V(k), AEK_V(k + 1),
+        aek_axpy_group(y, h, 4, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 3), AEK_V(k), AEK_V(k + 1),
                        AEK_V(k + 2), AEK_V(k + 3), AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2), AEK_PF(q + 3));
     }
     const int64_t q = k + AEK_SPARSE_PF_DIST;
     switch (kend - k) {
     case 3:
-        aek_axpy_group(y, h, 3, implicit, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 2), AEK_V(k), AEK_V(k + 1),
+        aek_axpy_group(y, h, 3, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 2), AEK_V(k), AEK_V(k + 1),
                        AEK_V(k + 2), 0.0f, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2), AEK_PF(q + 2));
         break;
     case 2:
-        aek_axpy_group(y, h, 2, implicit, AEK_W(k), AEK_W(k + 1), AEK_W(k + 1), AEK_W(k + 1), AEK_V(k), AEK_V(k + 1),
+        aek_axpy_group(y, h, 2, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 1), AEK_W(k + 1), AEK_V(k), AEK_V(k + 1),
                        0.0f, 0.0f, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 1), AEK_PF(q + 1));
         break;
     case 1:
-        aek_axpy_group(y, h, 1, implicit, AEK_W(k), AEK_W(k), AEK_W(k), AEK_W(k), AEK_V(k), 0.0f, 0.0f, 0.0f,
+        aek_axpy_group(y, h, 1, implicit, 0, AEK_W(k), AEK_W(k), AEK_W(k), AEK_W(k), AEK_V(k), 0.0f, 0.0f, 0.0f,
                        AEK_PF(q), AEK_PF(q), AEK_PF(q), AEK_PF(q));
         break;
     default: break;
@@ -332,26 +347,30 @@ int aek_csr_dense_mm(aek_csr x, const float *W, int64_t ldw, int64_t h, const fl
 /* ------------------------------------------------------------------ CSR^T x dense */
 
 /* Workspace layout (from the first 64-byte boundary at or after `workspace`):
- *   int64_t col_end[n_cols + 1]   per-column counts, then (after the scatter) the end of each
- *                                 column's run in the column-sorted entry arrays; column c's run
- *                                 is [c ? col_end[c-1] : 0, col_end[c])
- *   int64_t entry_row[nnz]        block row r of each entry, column-major order, r ascending
- *   float   entry_val[nnz]        its value (not written for implicit blocks)
- * Everything is rebuilt on every call (one O(n_cols) memset + two O(nnz) passes). */
+ *   int64_t  col_pos[n_cols]          per-column entry counts, then the start of each present
+ *                                     column's run in the column-sorted entry arrays, then (after
+ *                                     the scatter) its end; present column touched[t] owns
+ *                                     [t ? col_pos[touched[t-1]] : 0, col_pos[touched[t]])
+ *   uint64_t present[ceil(n_cols/64)] bitmap of the present columns
+ *   int64_t  entry_row[nnz]           block row r of each entry, column-major order, r ascending
+ *   float    entry_val[nnz]           its value (not written for implicit blocks)
+ * Everything is rebuilt on every call: one O(n_cols) memset, a walk over the n_cols/64 bitmap
+ * words and two O(nnz) passes. Entries of absent columns are never read. */
 #define AEK_WS_ALIGN 64
 
 size_t aek_csr_transpose_workspace_size(int64_t n_cols, int64_t nnz) {
     if (n_cols < 0 || nnz < 0) return 0;
     const uint64_t lim = (uint64_t)1 << 58;
     if ((uint64_t)n_cols >= lim || (uint64_t)nnz >= lim) return SIZE_MAX;
-    uint64_t bytes = AEK_WS_ALIGN + 8 * ((uint64_t)n_cols + 1) + 8 * (uint64_t)nnz + 4 * (uint64_t)nnz;
+    const uint64_t words = ((uint64_t)n_cols + 63) / 64;
+    uint64_t bytes = AEK_WS_ALIGN + 8 * (uint64_t)n_cols + 8 * words + 8 * (uint64_t)nnz + 4 * (uint64_t)nnz;
     bytes = (bytes + 63) & ~(uint64_t)63;
     if (bytes > SIZE_MAX) return SIZE_MAX;
     return (size_t)bytes;
 }
 
 typedef struct {
-    const int64_t *col_end;
+    const int64_t *col_pos;
     const int64_t *erow;
     const float *evals; /* NULL for implicit */
     const int32_t *touched;
@@ -364,12 +383,14 @@ typedef struct {
     int parts;
 } aek_spmmt_ctx;
 
-static inline int64_t aek_col_begin(const int64_t *col_end, int32_t c) { return c ? col_end[c - 1] : 0; }
+/* Start of the run of present column number t (t <= n_touched; t == n_touched gives nnz). */
+static inline int64_t aek_run_begin(const aek_spmmt_ctx *cx, int64_t t) {
+    return t ? cx->col_pos[cx->touched[t - 1]] : 0;
+}
 
 /* cost(t) = entries of touched[0..t) + AEK_ROW_COST * t. */
 static inline int64_t aek_touched_cost(const aek_spmmt_ctx *cx, int64_t t) {
-    int64_t e = t < cx->n_touched ? aek_col_begin(cx->col_end, cx->touched[t]) : cx->col_end[cx->touched[t - 1]];
-    return e + AEK_ROW_COST * t;
+    return aek_run_begin(cx, t) + AEK_ROW_COST * t;
 }
 
 static int64_t aek_touched_split(const aek_spmmt_ctx *cx, int p) {
@@ -396,21 +417,21 @@ AEK_AI void aek_spmmt_col(float *restrict y, int64_t h, const float *G, int64_t 
 #define AEK_V(ee) (implicit ? 1.0f : ev[ee])
     for (; e + 4 <= eend; e += 4) {
         const int64_t q = e + AEK_SPARSE_PF_DIST;
-        aek_axpy_group(y, h, 4, implicit, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 3), AEK_V(e), AEK_V(e + 1),
+        aek_axpy_group(y, h, 4, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 3), AEK_V(e), AEK_V(e + 1),
                        AEK_V(e + 2), AEK_V(e + 3), pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2));
     }
     const int64_t q = e + AEK_SPARSE_PF_DIST;
     switch (eend - e) {
     case 3:
-        aek_axpy_group(y, h, 3, implicit, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 2), AEK_V(e), AEK_V(e + 1),
+        aek_axpy_group(y, h, 3, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 2), AEK_V(e), AEK_V(e + 1),
                        AEK_V(e + 2), 0.0f, pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2));
         break;
     case 2:
-        aek_axpy_group(y, h, 2, implicit, AEK_G(e), AEK_G(e + 1), AEK_G(e + 1), AEK_G(e + 1), AEK_V(e), AEK_V(e + 1),
+        aek_axpy_group(y, h, 2, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 1), AEK_G(e + 1), AEK_V(e), AEK_V(e + 1),
                        0.0f, 0.0f, pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 1));
         break;
     case 1:
-        aek_axpy_group(y, h, 1, implicit, AEK_G(e), AEK_G(e), AEK_G(e), AEK_G(e), AEK_V(e), 0.0f, 0.0f, 0.0f, pw,
+        aek_axpy_group(y, h, 1, implicit, 1, AEK_G(e), AEK_G(e), AEK_G(e), AEK_G(e), AEK_V(e), 0.0f, 0.0f, 0.0f, pw,
                        AEK_PF(q), AEK_PF(q), AEK_PF(q));
         break;
     default: break;
@@ -424,18 +445,21 @@ AEK_CLONES
 static void aek_spmmt_cols(const aek_spmmt_ctx *cx, int64_t t0, int64_t t1) {
     const int64_t h = cx->h;
     if (t0 >= t1) return;
-    const int64_t *ce = cx->col_end;
-    const int64_t epf_last = ce[cx->touched[t1 - 1]] - 1;
+    const int64_t epf_last = aek_run_begin(cx, t1) - 1;
+    int64_t e = aek_run_begin(cx, t0);
     for (int64_t t = t0; t < t1; t++) {
         const int32_t c = cx->touched[t];
+        const int64_t eend = cx->col_pos[c];
         float *y = cx->dW + (int64_t)c * cx->ldw;
-        /* the dW row two columns ahead is prefetched while this one is accumulated */
-        const float *pw = cx->dW + (int64_t)cx->touched[t + 2 < t1 ? t + 2 : t1 - 1] * cx->ldw;
+        /* the dW row AEK_SPMMT_PF_COLS columns ahead is prefetched while this one is accumulated */
+        const int64_t tp = t + AEK_SPMMT_PF_COLS < t1 ? t + AEK_SPMMT_PF_COLS : t1 - 1;
+        const float *pw = cx->dW + (int64_t)cx->touched[tp] * cx->ldw;
         aek_scale_row(y, h, cx->beta);
         if (cx->evals)
-            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, cx->evals, aek_col_begin(ce, c), ce[c], epf_last, pw, 0);
+            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, cx->evals, e, eend, epf_last, pw, 0);
         else
-            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, NULL, aek_col_begin(ce, c), ce[c], epf_last, pw, 1);
+            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, NULL, e, eend, epf_last, pw, 1);
+        e = eend;
     }
 }
 
@@ -461,33 +485,55 @@ int aek_csr_transpose_dense_mm(aek_csr x, const float *G, int64_t ldg, int64_t h
     const int32_t *ix = x.indices;
     const float *vx = x.values;
     uintptr_t base = ((uintptr_t)workspace + (AEK_WS_ALIGN - 1)) & ~(uintptr_t)(AEK_WS_ALIGN - 1);
-    int64_t *col_end = (int64_t *)base;
-    int64_t *erow = col_end + nc + 1;
-    float *evals = (float *)(erow + nnz);
+    int64_t *restrict col_pos = (int64_t *)base;
+    const int64_t n_words = (nc + 63) / 64;
+    uint64_t *restrict present = (uint64_t *)(col_pos + nc);
+    int64_t *restrict erow = (int64_t *)(present + n_words);
+    float *restrict evals = (float *)(erow + nnz);
 
-    /* counts in col_end[c + 1], the present columns in ascending order, exclusive prefix sums */
-    memset(col_end, 0, (size_t)(nc + 1) * sizeof(int64_t));
-    const int32_t *ixb = ix ? ix + ip[0] : NULL;
-    for (int64_t k = 0; k < nnz; k++) col_end[ixb[k] + 1]++;
-    int64_t nt = 0;
-    for (int64_t c = 0; c < nc; c++) {
-        int64_t cnt = col_end[c + 1];
-        if (cnt) touched[nt++] = (int32_t)c;
-        col_end[c + 1] = col_end[c] + cnt;
+    /* per-column counts and the bitmap of present columns */
+    memset(col_pos, 0, (size_t)nc * sizeof(int64_t));
+    memset(present, 0, (size_t)n_words * sizeof(uint64_t));
+    if (nnz > 0) {
+        const int32_t *restrict ixb = ix + ip[0];
+        for (int64_t k = 0; k < nnz; k++) {
+            const uint32_t c = (uint32_t)ixb[k];
+            col_pos[c]++;
+            present[c >> 6] |= (uint64_t)1 << (c & 63);
+        }
     }
-    /* scatter (rows ascending, so every column's run is in ascending row order); afterwards
-     * col_end[c] holds the end of column c's run */
+    /* present columns in ascending order (set bits of the bitmap, lowest first) and the start of
+     * each one's run (exclusive prefix sums over the present columns only) */
+    int64_t nt = 0, run = 0;
+    for (int64_t w = 0; w < n_words; w++) {
+        uint64_t bitsw = present[w];
+        while (bitsw) {
+            const int64_t c = w * 64 + __builtin_ctzll(bitsw);
+            bitsw &= bitsw - 1;
+            touched[nt++] = (int32_t)c;
+            const int64_t cnt = col_pos[c];
+            col_pos[c] = run;
+            run += cnt;
+        }
+    }
+    /* scatter, rows ascending, so every column's run is in ascending row order (and stored order
+     * within a row); afterwards col_pos[c] is the end of column c's run */
     for (int64_t r = 0; r < nr; r++) {
-        for (int64_t k = ip[r]; k < ip[r + 1]; k++) {
-            int64_t pos = col_end[ix[k]]++;
-            erow[pos] = r;
-            if (vx) evals[pos] = vx[k];
+        const int64_t k0 = ip[r], k1 = ip[r + 1];
+        if (vx) {
+            for (int64_t k = k0; k < k1; k++) {
+                const int64_t pos = col_pos[ix[k]]++;
+                erow[pos] = r;
+                evals[pos] = vx[k];
+            }
+        } else {
+            for (int64_t k = k0; k < k1; k++) erow[col_pos[ix[k]]++] = r;
         }
     }
     *n_touched = nt;
     if (h == 0 || nt == 0) return AEK_OK;
 
-    aek_spmmt_ctx cx = {col_end, erow, vx ? evals : NULL, touched, nt, G, ldg, h, beta, dW, ldw, 1};
+    aek_spmmt_ctx cx = {col_pos, erow, vx ? evals : NULL, touched, nt, G, ldg, h, beta, dW, ldw, 1};
     cx.parts = aek_work_parts(n_threads, nnz + nt, h, nt);
     aek_parallel_for(cx.parts, cx.parts, aek_spmmt_part, &cx);
     return AEK_OK;
@@ -588,7 +634,7 @@ int aek_csr_row_l2_normalize(aek_csr x, float eps, float *out_values) {
             s = (double)(k1 - k0);
         }
         const double norm = sqrt(s);
-        if (!(norm > (double)eps)) {
+        if (norm <= (double)eps) { /* (a NaN norm propagates through the division below) */
             for (int64_t k = k0; k < k1; k++) out_values[k] = 0.0f;
         } else if (v) {
             for (int64_t k = k0; k < k1; k++) out_values[k] = (float)((double)v[k] / norm);
