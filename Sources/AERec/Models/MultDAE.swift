@@ -137,6 +137,14 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
+        let loss = try computeGradients(rows, epoch: epoch)
+        try applyUpdate()
+        return loss
+    }
+
+    /// Forward and backward pass on the rows: fills every parameter's gradient (of the mean loss
+    /// over the batch, without the L2 term, which Adam adds) and returns the summed loss.
+    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
         let B = rows.count, d = configuration.latentDimension, I = itemCount
@@ -170,12 +178,17 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
                                           Int64(d), b1.grad!.p, t), "latent activation gradient")
         try sparseInputGradient(W1, x: x, dz: ws.da1, workspace: ws.transposeWork, bytes: ws.transposeBytes,
                                 previousTouched: &ws.previousTouched, lazy: configuration.optimizer.lazy, threads: t)
+        return nll * Double(B)
+    }
+
+    /// One Adam step with the gradients of the last computeGradients.
+    func applyUpdate() throws {
+        guard let ws else { return }
         ws.step += 1
         var adam = configuration.optimizer
         adam.weightDecay = 2 * configuration.l2
         let cfg = adam.kernel(step: ws.step)
-        for p in parameters { try p.adamStep(cfg, threads: Int(t), lazy: configuration.optimizer.lazy) }
-        return nll * Double(B)
+        for p in parameters { try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy) }
     }
 
     // MARK: inference
@@ -183,11 +196,22 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     /// Writes the codes tanh/σ/…(x̂ W1 + b1) of rows `rows` of `input` (x̂ = L2-normalised binary input).
     public func encode(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
                        threads: Int) throws {
+        try encode(input, rows: rows, into: out, ld: ld, threads: threads, binary: true)
+    }
+
+    /// The encoder on the input's own values (L2-normalised, not binarised).
+    public func encodeValues(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                             ld: Int, threads: Int) throws {
+        try encode(input, rows: rows, into: out, ld: ld, threads: threads, binary: false)
+    }
+
+    func encode(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
+                threads: Int, binary: Bool) throws {
         try checkInput(input, rows: rows, ld: ld, width: latentDimension)
         var batch = SparseBatch(columnCount: itemCount, rowCapacity: rows.count)
         defer { batch.free() }
         batch.load(input, range: rows)
-        try batch.normalizeInput(binary: true)
+        try batch.normalizeInput(binary: binary)
         let d = latentDimension
         try check(aek_csr_dense_mm(batch.inputView, W1.value.p, Int64(d), Int64(d), b1.value.p, 0, out, Int64(ld),
                                    Int32(threads)), "encoder")

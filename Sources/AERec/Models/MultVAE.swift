@@ -170,6 +170,14 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
+        let loss = try computeGradients(rows, epoch: epoch)
+        try applyUpdate()
+        return loss
+    }
+
+    /// Forward and backward pass on the rows: fills every parameter's gradient (of the mean loss
+    /// over the batch, without the L2 term, which Adam adds) and returns the summed loss.
+    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
         let B = rows.count, h = configuration.hiddenDimension, d = configuration.latentDimension, I = itemCount
@@ -238,12 +246,17 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
                   "latent activation gradient")
         try sparseInputGradient(W1, x: x, dz: ws.da1, workspace: ws.transposeWork, bytes: ws.transposeBytes,
                                 previousTouched: &ws.previousTouched, lazy: configuration.optimizer.lazy, threads: t)
+        return (nll + kl) * Double(B)
+    }
+
+    /// One Adam step with the gradients of the last computeGradients (and β moves on).
+    func applyUpdate() throws {
+        guard let ws else { return }
         updateCount += 1
         var adam = configuration.optimizer
         adam.weightDecay = 2 * configuration.l2
         let cfg = adam.kernel(step: updateCount)
-        for p in parameters { try p.adamStep(cfg, threads: Int(t), lazy: configuration.optimizer.lazy) }
-        return (nll + kl) * Double(B)
+        for p in parameters { try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy) }
     }
 
     // MARK: inference
@@ -251,21 +264,32 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     /// Writes μ (the code used at inference) for rows `rows` of `input`.
     public func encode(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
                        threads: Int) throws {
+        try encodeMu(input, rows: rows, into: out, ld: ld, threads: threads, binary: true)
+    }
+
+    /// μ of the encoder on the input's own values (L2-normalised, not binarised).
+    public func encodeValues(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                             ld: Int, threads: Int) throws {
+        try encodeMu(input, rows: rows, into: out, ld: ld, threads: threads, binary: false)
+    }
+
+    func encodeMu(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
+                  threads: Int, binary: Bool) throws {
         try checkInput(input, rows: rows, ld: ld, width: latentDimension)
-        let B = rows.count, h = configuration.hiddenDimension, d = latentDimension
+        let B = rows.count, d = latentDimension
         let q = FloatBuffer(B * 2 * d, zeroed: false)
-        try encodeFull(input, rows: rows, into: q, threads: threads)
+        try encodeFull(input, rows: rows, into: q, threads: threads, binary: binary)
         for r in 0..<B { (out + r * ld).update(from: q.p + r * 2 * d, count: d) }
-        _ = h
     }
 
     /// [μ | log σ²] for the rows.
-    func encodeFull(_ input: InteractionMatrix, rows: Range<Int>, into q: FloatBuffer, threads: Int) throws {
+    func encodeFull(_ input: InteractionMatrix, rows: Range<Int>, into q: FloatBuffer, threads: Int,
+                    binary: Bool = true) throws {
         let B = rows.count, h = configuration.hiddenDimension, d2 = 2 * latentDimension, t = Int32(threads)
         var batch = SparseBatch(columnCount: itemCount, rowCapacity: B)
         defer { batch.free() }
         batch.load(input, range: rows)
-        try batch.normalizeInput(binary: true)
+        try batch.normalizeInput(binary: binary)
         let a1 = FloatBuffer(B * h, zeroed: false)
         try check(aek_csr_dense_mm(batch.inputView, W1.value.p, Int64(h), Int64(h), b1.value.p, 0, a1.p, Int64(h), t),
                   "encoder")

@@ -55,6 +55,21 @@ public protocol Autoencoder: Recommender {
     /// the user node, AutoRec's hidden layer. Deterministic (no dropout, no sampling).
     func encode(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
                 threads: Int) throws
+
+    /// Like ``encode(_:rows:into:ld:threads:)`` but feeding the encoder the input's stored values
+    /// as they are (negative values included) instead of the binarised pattern the model trains on,
+    /// after the model's own input normalisation. The property probes use it to evaluate the encoder
+    /// as a function on arbitrary vectors (e.g. negated users). Models that never binarise
+    /// (AutoRec) get the default implementation, which is ``encode(_:rows:into:ld:threads:)``.
+    func encodeValues(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
+                      threads: Int) throws
+}
+
+extension Autoencoder {
+    public func encodeValues(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                             ld: Int, threads: Int) throws {
+        try encode(input, rows: rows, into: out, ld: ld, threads: threads)
+    }
 }
 
 /// A model that predicts explicit ratings (AutoRec).
