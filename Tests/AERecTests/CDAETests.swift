@@ -300,6 +300,27 @@ struct CDAETests {
             }
         }
         #expect(throws: AERecError.self) { _ = try AEModelFixtures.scores(model, Self.tiny, trainRows: [Int32](repeating: 6, count: U)) }
+        // encodeValues: the encoder on the stored values (here −2 and 0.5), not the binary pattern
+        let signed = AEModelFixtures.matrix(2, I, [(0, 1, -2), (0, 3, 0.5), (1, 4, -1)])
+        var raw = [Float](repeating: .nan, count: 2 * h), binary = raw
+        try raw.withUnsafeMutableBufferPointer {
+            try model.encodeValues(signed, rows: 0..<2, into: $0.baseAddress!, ld: h, threads: 1)
+        }
+        try binary.withUnsafeMutableBufferPointer {
+            try model.encode(signed, rows: 0..<2, into: $0.baseAddress!, ld: h, threads: 1)
+        }
+        for r in 0..<2 {
+            let (c, v) = signed.row(r)
+            for j in 0..<h {
+                var z = Double(model.b.value.p[j]), zb = z
+                for (i, x) in zip(c, v!) {
+                    z += Double(x) * Double(model.W.value.p[Int(i) * h + j])
+                    zb += Double(model.W.value.p[Int(i) * h + j])
+                }
+                #expect(Swift.abs(Double(raw[r * h + j]) - 1 / (1 + exp(-z))) < 1e-5)
+                #expect(Swift.abs(Double(binary[r * h + j]) - 1 / (1 + exp(-zb))) < 1e-5)
+            }
+        }
     }
 
     @Test("save → load round trip: identical scores (with and without the user node)")

@@ -232,7 +232,13 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
         let loss = try computeGradients(rows)
-        guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
+        try applyUpdate()
+        return loss
+    }
+
+    /// One Adam step with the gradients of the last computeGradients (weight decay λ/n on V and W).
+    func applyUpdate() throws {
+        guard let ws else { throw AERecError.invalidArgument("applyUpdate outside training") }
         ws.step += 1
         var adam = configuration.optimizer
         adam.weightDecay = weightDecay
@@ -255,7 +261,6 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
             try bOut.adamStep(c, threads: t, lazy: false)
         }
         codesStale = true
-        return loss
     }
 
     /// Forward and backward pass on training samples `rows`: leaves ∂(mean squared error per

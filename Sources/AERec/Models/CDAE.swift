@@ -180,7 +180,13 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
         let loss = try computeGradients(rows, epoch: epoch)
-        guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
+        try applyUpdate()
+        return loss
+    }
+
+    /// One Adam step with the gradients of the last computeGradients (weight decay λ on W, V, W′).
+    func applyUpdate() throws {
+        guard let ws else { throw AERecError.invalidArgument("applyUpdate outside training") }
         ws.step += 1
         var adam = configuration.optimizer
         adam.weightDecay = configuration.l2
@@ -188,7 +194,6 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
         for p in parameters {
             try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy)
         }
-        return loss
     }
 
     /// Forward and backward pass on the training rows `rows` (= users): leaves ∂(mean data loss)/∂θ
@@ -269,10 +274,19 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
     public func encode(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int,
                        threads: Int) throws {
         try checkInput(input, rows: rows, ld: ld, width: latentDimension)
+        try hidden(input.binarized(), rows: rows, trainRows: nil, into: out, ld: ld, threads: threads)
+    }
+
+    /// f(x·W + b) on the input's stored values as they are (not binarised; CDAE has no other input
+    /// normalisation), without the user node: the encoder as a function of arbitrary vectors.
+    public func encodeValues(_ input: InteractionMatrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                             ld: Int, threads: Int) throws {
+        try checkInput(input, rows: rows, ld: ld, width: latentDimension)
         try hidden(input, rows: rows, trainRows: nil, into: out, ld: ld, threads: threads)
     }
 
-    /// f(y·W + V[trainRow] + b), V = 0 for rows without a training row.
+    /// f(x·W + V[trainRow] + b) on `input`'s values as given (callers binarise), V = 0 for rows
+    /// without a training row.
     private func hidden(_ input: InteractionMatrix, rows: Range<Int>, trainRows: [Int32]?,
                         into out: UnsafeMutablePointer<Float>, ld: Int, threads: Int) throws {
         let h = latentDimension, B = rows.count
@@ -282,7 +296,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
                 (out + r * ld).update(repeating: 0, count: h)
             }
         }
-        try input.binarized().withKernelView(rows: rows) { x in
+        try input.withKernelView(rows: rows) { x in
             try check(aek_csr_dense_mm(x, W.value.p, Int64(h), Int64(h), b.value.p, 1, out, Int64(ld),
                                        Int32(threads)), "encoder")
         }
@@ -305,7 +319,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
             }
         }
         let codes = FloatBuffer(B * h, zeroed: false)
-        try hidden(input, rows: rows, trainRows: trainRows, into: codes.p, ld: h, threads: threads)
+        try hidden(input.binarized(), rows: rows, trainRows: trainRows, into: codes.p, ld: h, threads: threads)
         try check(aek_sgemm(0, 0, Int64(B), Int64(itemCount), Int64(h), 1, codes.p, Int64(h), W2.value.p,
                             Int64(itemCount), 0, out, Int64(ld)), "decoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(itemCount), b2.value.p,
