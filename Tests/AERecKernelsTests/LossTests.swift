@@ -199,7 +199,7 @@ private func gradMismatches(_ Z: [Float], ld: Int, _ ref: [[Double]], cols: Int,
 // MARK: - multinomial NLL
 
 @Suite("aek_multinomial_nll")
-struct MultinomialTests {
+struct LossMultinomialTests {
     @Test(arguments: [false, true])
     func matchesFloat64(explicit: Bool) {
         var rng = LossRNG(explicit ? 11 : 12)
@@ -307,7 +307,7 @@ private func checkFiniteDifferences(_ G: [Float], _ Z0: [Float], only: [Int]? = 
 // MARK: - sigmoid BCE
 
 @Suite("aek_sigmoid_bce")
-struct SigmoidBCETests {
+struct LossSigmoidBCETests {
     @Test(arguments: [false, true])
     func matchesFloat64(explicit: Bool) {
         var rng = LossRNG(explicit ? 21 : 22)
@@ -362,7 +362,7 @@ struct SigmoidBCETests {
 // MARK: - masked squared error
 
 @Suite("aek_masked_squared_error")
-struct MaskedSquaredErrorTests {
+struct LossMaskedSquaredErrorTests {
     @Test(arguments: [false, true])
     func sparsePredictions(explicit: Bool) {
         var rng = LossRNG(explicit ? 31 : 32)
@@ -459,7 +459,7 @@ private func runKL(rows: Int, cols: Int, mu: [Float], ldmu: Int, lv: [Float], ld
 }
 
 @Suite("aek_gaussian_kl")
-struct GaussianKLTests {
+struct LossGaussianKLTests {
     @Test func matchesFloat64AndAccumulates() {
         var rng = LossRNG(41)
         let rows = 9, cols = 37, ldmu = 40, ldlv = 38, ld = 39

@@ -80,7 +80,7 @@ typedef struct aek_activation {
 aek_activation aek_activation_default(aek_activation_kind kind);
 /* Static lower-case name ("sigmoid", "hard_sigmoid", "softsign01", ...) or NULL. */
 const char *aek_activation_name(int32_t kind);
-/* AEK_OK when kind is known, temperature > 0 and finite, alpha finite. */
+/* AEK_OK when kind is known, temperature finite and >= FLT_MIN (so 1/temperature is finite), alpha finite. */
 int aek_activation_validate(aek_activation act);
 
 /* Scalar reference values (same math as the fused kernels). */
@@ -88,7 +88,7 @@ float aek_activation_value(aek_activation act, float x);
 float aek_activation_derivative(aek_activation act, float x);
 
 /* Forward: Z[r,c] += bias[c] (bias may be NULL), then A[r,c] = f(Z[r,c]).
- * A may equal Z (in place; the pre-activation is then lost, so backward needs another copy). */
+ * A may equal Z (in place, with lda == ldz; the pre-activation is then lost, so backward needs another copy). */
 int aek_bias_activation_forward(int64_t rows, int64_t cols, const float *bias, aek_activation act,
                                 float *Z, int64_t ldz, float *A, int64_t lda, int n_threads);
 
