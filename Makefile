@@ -18,7 +18,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker nodelet
 AEREC        := $(RELEASE_DIR)/aerec
 BLAS_ENV      = eval "$$($(AEREC) doctor --export)"
 
-.PHONY: all build lib demo test test-swift bench doctor clean
+.PHONY: all build lib demo test test-swift test-c bench doctor clean
 
 all: build
 
@@ -35,10 +35,23 @@ demo: build
 	$(AEREC) doctor
 	$(BLAS_ENV); $(PYTHON) bench/kernels.py --quick
 
-test: build test-swift
+test: build test-swift test-c
 
 test-swift:
 	$(BLAS_ENV); $(SWIFT) test --parallel
+
+# The C ABI from plain C: the header compiles with -Werror, every call and error path is exercised,
+# and the library survives dlopen/dlclose/dlopen.
+CABI_TEST_DIR := .build/cabi-test
+DATA_DIR      ?= ../shared/data
+
+test-c: build
+	mkdir -p $(CABI_TEST_DIR)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -Iinclude Tests/CABI/abi_test.c -o $(CABI_TEST_DIR)/abi_test \
+	    -L$(RELEASE_DIR) -laerec -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -lpthread -lm
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -Iinclude Tests/CABI/dlopen_test.c -o $(CABI_TEST_DIR)/dlopen_test -ldl
+	$(BLAS_ENV); $(CABI_TEST_DIR)/abi_test $(DATA_DIR)/ml-100k/ratings.tsv.gz
+	$(BLAS_ENV); $(CABI_TEST_DIR)/dlopen_test $(CURDIR)/$(RELEASE_DIR)/libaerec.so
 
 bench: build
 	$(BLAS_ENV); $(PYTHON) bench/kernels.py
