@@ -13,13 +13,14 @@ struct Doctor: ParsableCommand {
             Examples:
               aerec doctor
               aerec doctor --json
+              aerec doctor --quiet; echo $?          # exit status only
               eval "$(aerec doctor --export)"   # give other programs the same fix
             """
     )
 
-    @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Print a shell line `export OPENBLAS_CORETYPE=…` (nothing when no override is needed).")
     var export = false
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let s = BLAS.status
@@ -28,7 +29,8 @@ struct Doctor: ParsableCommand {
             if let c = coreType { print("export OPENBLAS_CORETYPE=\(c)") }
             return
         }
-        if json {
+        if output.json {
+            if !output.quiet { printHuman(s) }
             var fields: [(String, String)] = [
                 ("blas_core", jsonString(s.core)), ("blas_config", jsonString(s.config)),
                 ("blas_threads", String(s.threads)), ("cpu_simd", jsonString(s.cpu.simdLevel)),
@@ -36,32 +38,22 @@ struct Doctor: ParsableCommand {
             ]
             fields.append(("openblas_coretype", s.coreTypeOverride.map(jsonString) ?? "null"))
             fields.append(("recommended_coretype", s.recommendedCoreType.map(jsonString) ?? "null"))
+            fields.append(("aerec_version", jsonString(AERecVersion.string)))
+            fields.append(("builtin_dataset", (try? BuiltinDataset.locate()).map(jsonString) ?? "null"))
             print("{" + fields.map { "\(jsonString($0.0)): \($0.1)" }.joined(separator: ", ") + "}")
             return
         }
+        if !output.quiet { printHuman(s) }
+    }
+
+    func printHuman(_ s: BLASStatus) {
         print("AERec \(AERecVersion.string)")
         print("BLAS library      OpenBLAS (\(s.config))")
         print("BLAS core         \(s.core)\(s.isFallbackCore ? "  (generic fallback!)" : "")")
         print("BLAS threads      \(s.threads)")
         print("CPU SIMD level    \(s.cpu.simdLevel)")
         print("OPENBLAS_CORETYPE \(s.coreTypeOverride ?? "(unset)")")
+        print("built-in data     \((try? BuiltinDataset.locate()) ?? "not found (set \(BuiltinDataset.environmentVariable))")")
         if let w = s.warning { print("\nwarning: \(w)") } else { print("\nBLAS core fits this CPU.") }
     }
-}
-
-/// A JSON string literal with the required escapes.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { let h = String(u.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - h.count) + h } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }
