@@ -319,17 +319,32 @@ typedef struct {
         }                                                                                                 \
     }                                                                                                     \
     AEK_CLONES static void bwd_cols_##KIND(const bwd_ctx *c, int64_t c0, int64_t c1, double *restrict acc) { \
-        const int64_t n = c1 - c0;                                                                        \
+        const int64_t n = c1 - c0, rows = c->rows;                                                        \
         const float invT = c->invT, alpha = c->alpha;                                                     \
         (void)alpha;                                                                                      \
         for (int64_t j = 0; j < n; j++) acc[j] = 0.0;                                                     \
-        for (int64_t r = 0; r < c->rows; r++) {                                                           \
-            const float *restrict z = c->Z + r * c->ldz + c0;                                             \
-            float *restrict g = c->G + r * c->ldg + c0;                                                   \
-            for (int64_t j = 0; j < n; j++) {                                                             \
-                float d = g[j] * (act_deriv_u(KIND, z[j] * invT, alpha) * invT);                         \
-                g[j] = d;                                                                                 \
-                acc[j] += (double)d;                                                                      \
+        /* Rows in groups of 4: first the derivative products (full vector width: fused with the      \
+         * float64 accumulation the loop would run at half width), then one pass adding the 4 rows    \
+         * to acc in row order, ((acc + g0) + g1) + ..., the same sums as row by row. */              \
+        int64_t r = 0;                                                                                    \
+        for (; r < rows; r += 4) {                                                                        \
+            const int64_t nr = rows - r < 4 ? rows - r : 4;                                               \
+            for (int64_t i = 0; i < nr; i++) {                                                            \
+                const float *restrict z = c->Z + (r + i) * c->ldz + c0;                                   \
+                float *restrict g = c->G + (r + i) * c->ldg + c0;                                         \
+                for (int64_t j = 0; j < n; j++) g[j] = g[j] * (act_deriv_u(KIND, z[j] * invT, alpha) * invT); \
+            }                                                                                             \
+            const float *g0 = c->G + r * c->ldg + c0;                                                     \
+            if (nr == 4) {                                                                                \
+                const float *restrict a0 = g0, *restrict a1 = g0 + c->ldg, *restrict a2 = g0 + 2 * c->ldg; \
+                const float *restrict a3 = g0 + 3 * c->ldg;                                               \
+                for (int64_t j = 0; j < n; j++)                                                           \
+                    acc[j] = (((acc[j] + (double)a0[j]) + (double)a1[j]) + (double)a2[j]) + (double)a3[j]; \
+            } else {                                                                                      \
+                for (int64_t i = 0; i < nr; i++) {                                                        \
+                    const float *restrict a = g0 + i * c->ldg;                                            \
+                    for (int64_t j = 0; j < n; j++) acc[j] += (double)a[j];                               \
+                }                                                                                         \
             }                                                                                             \
         }                                                                                                 \
     }
@@ -373,8 +388,13 @@ static void bwd_col_range(void *vctx, int64_t col0, int64_t col1, int part) {
     (void)part;
     const bwd_ctx *c = (const bwd_ctx *)vctx;
     double acc[AEK_BWD_COLS];
-    for (int64_t c0 = col0; c0 < col1; c0 += AEK_BWD_COLS) {
-        int64_t c1 = col1 - c0 > AEK_BWD_COLS ? c0 + AEK_BWD_COLS : col1;
+    /* equal blocks (multiples of 16 columns) rather than 512 + a short remainder */
+    const int64_t w = col1 - col0, nblocks = (w + AEK_BWD_COLS - 1) / AEK_BWD_COLS;
+    int64_t bw = (w + nblocks - 1) / nblocks;
+    bw = (bw + 15) / 16 * 16;
+    if (bw > AEK_BWD_COLS) bw = AEK_BWD_COLS;
+    for (int64_t c0 = col0; c0 < col1; c0 += bw) {
+        int64_t c1 = col1 - c0 > bw ? c0 + bw : col1;
         switch (c->kind) {
         case 0: bwd_cols_0(c, c0, c1, acc); break;
         case 1: bwd_cols_1(c, c0, c1, acc); break;
