@@ -609,9 +609,13 @@ int aek_csr_sddmm(aek_csr x, const float *A, int64_t lda, const float *B, int64_
     if (h < 0 || lda < h || ldb < h) return AEK_ERR_ARG;
     if (nnz == 0) return AEK_OK;
     if (!out || (h > 0 && (!A || !B))) return AEK_ERR_ARG;
+    if (h == 0) { /* empty dot products (A and B may be NULL) */
+        for (int64_t k = x.indptr[0]; k < x.indptr[x.n_rows]; k++) out[k] = bias ? bias[x.indices[k]] : 0.0f;
+        return AEK_OK;
+    }
 
     aek_sddmm_ctx cx = {x.indptr, x.indices, x.n_rows, A, lda, B, ldb, h, bias, out, 1};
-    cx.parts = aek_work_parts(n_threads, nnz, h > 0 ? h : 1, x.n_rows);
+    cx.parts = aek_work_parts(n_threads, nnz + x.n_rows, h, x.n_rows);
     aek_parallel_for(cx.parts, cx.parts, aek_sddmm_part, &cx);
     return AEK_OK;
 }
