@@ -33,7 +33,7 @@ doctor: build
 
 demo: build
 	$(AEREC) doctor
-	$(BLAS_ENV); $(PYTHON) bench/kernels.py --quick
+	$(AEREC) demo
 
 test: build test-swift test-c
 

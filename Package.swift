@@ -39,6 +39,8 @@ let package = Package(
         ),
         .testTarget(name: "AERecKernelsTests", dependencies: ["AERecKernels"]),
         .testTarget(name: "AERecTests", dependencies: ["AERec"]),
+        // End-to-end tests of the built `aerec` binary (run as a subprocess; see CLIHarness.swift).
+        .testTarget(name: "AERecCLITests"),
     ],
     cLanguageStandard: .c11
 )

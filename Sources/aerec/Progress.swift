@@ -39,10 +39,11 @@ final class TrainingProgress {
         let bestText = best.map { "  best \(fmt($0.value, 4))@\($0.epoch)" } ?? ""
         let width = String(totalEpochs).count
         if tty {
-            let barWidth = 20
+            let barWidth = 16
             let filled = min(barWidth, Int((Double(r.epoch) / Double(totalEpochs) * Double(barWidth)).rounded(.down)))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
-            var line = "\(label) \(bar) \(String(r.epoch).leftPadding(width))/\(totalEpochs)  loss \(fmt(r.loss, 3))\(val)\(bestText)  \(duration(elapsed))\(eta)"
+            let timing = r.epoch >= totalEpochs ? duration(elapsed) : "\(duration(elapsed)) ETA \(duration(remaining))"
+            var line = "\(label) \(bar) \(String(r.epoch).leftPadding(width))/\(totalEpochs)  \(timing)  loss \(fmt(r.loss, 3))\(val)\(bestText)"
             let cols = terminalWidth - 1
             if line.count > cols { line = String(line.prefix(cols)) }
             writeAll(2, "\r\u{1B}[2K" + line)
