@@ -125,7 +125,7 @@ static int64_t aek_row_split(const int64_t *ip, int64_t n_rows, int parts, int p
 
 static int aek_work_parts(int n_threads, int64_t units, int64_t h, int64_t max_parts) {
     int64_t work = units;
-    if (h > 0 && work <= INT64_MAX / h) work *= h;
+    if (h > 0) work = work <= INT64_MAX / h ? work * h : INT64_MAX;
     int parts = aek_parallel_parts(n_threads, work, AEK_MIN_WORK_PER_PART);
     if (parts > max_parts) parts = (int)(max_parts < 1 ? 1 : max_parts);
     return parts;
@@ -136,9 +136,10 @@ static int aek_work_parts(int n_threads, int64_t units, int64_t h, int64_t max_p
 /* y[0:h] = y[0:h] + v0 w0 + v1 w1 + ... (N terms, left to right; implicit: all v = 1, plain adds,
  * which equal fma(1, w, y) bit for bit). While streaming, the rows p0..p3 are prefetched chunk by
  * chunk (pass duplicates when fewer are wanted); p0 with write intent if pw0. */
-AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const int pw0, const float *w0,
-                           const float *w1, const float *w2, const float *w3, float v0, float v1, float v2, float v3,
-                           const float *p0, const float *p1, const float *p2, const float *p3) {
+AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const int pw0,
+                           const float *w0, const float *w1, const float *w2, const float *w3, float v0,
+                           float v1, float v2, float v3, const float *p0, const float *p1, const float *p2,
+                           const float *p3) {
     int64_t c = 0;
     for (; c + 16 <= h; c += 16) {
         aek_f16 a = AEK_LD16(y + c);

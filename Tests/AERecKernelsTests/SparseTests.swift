@@ -435,7 +435,8 @@ private func checkTranspose(_ x: CSR, h: Int, ldg: Int? = nil, ldw: Int? = nil, 
         }
         for c in h..<ldw where res.dW[i * ldw + c].bitPattern != dW0[i * ldw + c].bitPattern { bad += 1 }
     }
-    #expect(bad == 0, "\(bad) wrong elements (rows \(x.nRows), cols \(x.nCols), h \(h))", sourceLocation: sourceLocation)
+    #expect(bad == 0, "\(bad) wrong elements (rows \(x.nRows), cols \(x.nCols), h \(h))",
+            sourceLocation: sourceLocation)
     return res.dW
 }
 
@@ -626,7 +627,9 @@ struct CSRSDDMMTests {
         let big = CSR.random(rows: 300, cols: 200, maxPerRow: 40, explicit: false, rng: &rng)
         let v = big.view(37, 260)
         let one = check(v, h: 64, lda: 64, ldb: 70, bias: true, threads: 1, seed: 1)
-        for t in 2...4 { #expect(bits(check(v, h: 64, lda: 64, ldb: 70, bias: true, threads: t, seed: 1)) == bits(one)) }
+        for t in 2...4 {
+            #expect(bits(check(v, h: 64, lda: 64, ldb: 70, bias: true, threads: t, seed: 1)) == bits(one))
+        }
         let full = CSR(nRows: 3, nCols: 23, indptr: [0, 23, 23, 25], indices: (0..<23).map { Int32($0) } + [0, 22],
                        values: nil)
         _ = check(full, h: 33, lda: 33, ldb: 33, bias: false, threads: 2, seed: 2)
