@@ -18,7 +18,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker nodelet
 AEREC        := $(RELEASE_DIR)/aerec
 BLAS_ENV      = eval "$$($(AEREC) doctor --export)"
 
-.PHONY: all build lib demo test test-swift test-c bench doctor clean
+.PHONY: all build lib demo test test-swift test-c test-python test-pip bench doctor clean
 
 all: build
 
@@ -35,7 +35,7 @@ demo: build
 	$(AEREC) doctor
 	$(AEREC) demo
 
-test: build test-swift test-c
+test: build test-swift test-c test-python test-pip
 
 test-swift:
 	$(BLAS_ENV); $(SWIFT) test --parallel
@@ -52,6 +52,21 @@ test-c: build
 	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -Iinclude Tests/CABI/dlopen_test.c -o $(CABI_TEST_DIR)/dlopen_test -ldl
 	$(BLAS_ENV); $(CABI_TEST_DIR)/abi_test $(DATA_DIR)/ml-100k/ratings.tsv.gz
 	$(BLAS_ENV); $(CABI_TEST_DIR)/dlopen_test $(CURDIR)/$(RELEASE_DIR)/libaerec.so
+
+# The Python package (ctypes over libaerec.so): pytest suite with CLI parity and the headless run of
+# examples/quickstart.ipynb (nbclient, ipykernel, matplotlib, tqdm from .ci/run's pip line).
+test-python: build
+	$(BLAS_ENV); cd bindings/python && AEREC_REQUIRE_NOTEBOOK=1 $(PYTHON) -m pytest -q tests
+
+# `pip install ./bindings/python` into a fresh virtualenv (it runs swift build and packages the
+# library), then import it from outside the repository.
+PIP_VENV := .build/pip-venv
+test-pip: build
+	rm -rf $(PIP_VENV) && $(PYTHON) -m venv --system-site-packages $(PIP_VENV)
+	$(PIP_VENV)/bin/python -m pip install -q --disable-pip-version-check ./bindings/python
+	cd / && env -u AERECLIB_PATH $(CURDIR)/$(PIP_VENV)/bin/python -c "import aerec, pathlib; \
+	    p = aerec.library_path(); assert 'site-packages' in str(p), p; \
+	    print('pip-installed aerec', aerec.__version__, 'loads', p, 'core', aerec.blas_info()['core'])"
 
 bench: build
 	$(BLAS_ENV); $(PYTHON) bench/kernels.py
