@@ -60,6 +60,10 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     }
 
     public var resolvedEpochs: Int { epochs ?? (model == .ease || model == .pop ? 1 : 100) }
+
+    /// Users (or, for I-AutoRec, items) per mini-batch: 500 as Liang et al., 100 for CDAE (whose
+    /// per-user node needs more updates per epoch to converge within 100 epochs on small data).
+    public var resolvedBatchSize: Int { batchSize ?? (model == .cdae ? 100 : 500) }
 }
 
 /// The outcome of an experiment, with the JSON shape of `aerec train --json`.
@@ -202,7 +206,7 @@ public enum Experiment {
     public static func run(_ config: ExperimentConfiguration, split: Split, data: Interactions? = nil,
                            saveTo modelPath: String? = nil,
                            onEpoch: ((EpochReport) -> TrainingDecision)? = nil) throws -> (any TrainableRecommender, ExperimentResult) {
-        let batch = config.batchSize ?? 500
+        let batch = config.resolvedBatchSize
         let batchesPerEpoch = (split.train.rowCount + batch - 1) / batch
         let model = try ModelFactory.make(config, itemCount: split.train.columnCount, userCount: split.train.rowCount,
                                           batchesPerEpoch: batchesPerEpoch)
