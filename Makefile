@@ -52,6 +52,9 @@ test-c: build
 	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -Iinclude Tests/CABI/dlopen_test.c -o $(CABI_TEST_DIR)/dlopen_test -ldl
 	$(BLAS_ENV); $(CABI_TEST_DIR)/abi_test $(DATA_DIR)/ml-100k/ratings.tsv.gz
 	$(BLAS_ENV); $(CABI_TEST_DIR)/dlopen_test $(CURDIR)/$(RELEASE_DIR)/libaerec.so
+	$(CC) -std=c11 -Wall -Wextra -Werror -Iinclude examples/quickstart.c -o $(CABI_TEST_DIR)/quickstart \
+	    -L$(RELEASE_DIR) -laerec -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR)
+	$(BLAS_ENV); $(CABI_TEST_DIR)/quickstart $(DATA_DIR)/ml-100k/ratings.tsv.gz
 
 # The Python package (ctypes over libaerec.so): pytest suite with CLI parity and the headless run of
 # examples/quickstart.ipynb (nbclient, ipykernel, matplotlib, tqdm from .ci/run's pip line).

@@ -86,6 +86,7 @@ public func aerecDatasetFromCOO(_ users: UnsafePointer<Int32>?, _ items: UnsafeP
             return Int(declared)
         }
         let userCount = try space(nUsers, u, "users"), itemCount = try space(nItems, i, "items")
+        try requireMemory(96 * (userCount + itemCount), "id maps of \(userCount) users and \(itemCount) items")
         let data = Interactions(users: u, items: i, values: v, timestamps: t,
                                 userIDs: try idMap(userIDs, count: userCount, "user_ids"),
                                 itemIDs: try idMap(itemIDs, count: itemCount, "item_ids"))

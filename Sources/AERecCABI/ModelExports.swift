@@ -91,6 +91,12 @@ public func aerecModelCreate(_ config: UnsafeRawPointer?, _ out: UnsafeMutablePo
     guarded {
         let out = try outHandle(out)
         let p = try readModelConfig(config)
+        // the item-independent weights (Mult-VAE's hidden × code layers); item-sized layers are
+        // checked by fit, when the item count is known
+        if p.experiment.model == .multVAE {
+            let h = p.experiment.hidden ?? 600, d = p.experiment.latent ?? 200
+            try requireMemory(16 * (3 * h * d + 4 * max(h, d)), "a mult-vae model with hidden width \(h) and code width \(d)")
+        }
         // build a tiny instance now so that configuration errors surface at creation
         _ = try ModelFactory.make(p.experiment, itemCount: 2, userCount: 2, batchesPerEpoch: 1)
         let box = ModelBox(kind: p.experiment.model, configuration: p.experiment, validationMetric: p.validationMetric,
@@ -122,10 +128,11 @@ func trainingMemoryEstimate(_ e: ExperimentConfiguration, items: Int, users: Int
     case .ease: return 0  // EASE checks its own item × item matrix
     case .pop: return items * 8
     default:
-        let width = max(e.hidden ?? 600, e.latent ?? 200)
+        let h = e.hidden ?? 600, d = e.latent ?? 200, width = max(h, d)
         let input = e.model == .autoRecI ? users : items
         let batch = e.batchSize ?? 500
         let params = Double(2 * max(input, items)) * Double(width) + (e.model == .cdae ? Double(users * width) : 0)
+            + 3 * Double(h) * Double(d)
         let bytes = 4 * (4 * params + 4 * Double(batch) * Double(max(input, items)))
         return bytes > Double(Int.max / 2) ? Int.max / 2 : Int(bytes)
     }
@@ -138,9 +145,12 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
     let summaryOut: COut? = try summary.map {
         try outputStruct($0, size: StructSize.fitSummary, name: "aerec_fit_summary", argument: "summary")
     }
-    guard let config = box.configuration else {
+    guard var config = box.configuration else {
         throw CABIError.state("a loaded model cannot be re-trained; create a new model with aerec_model_create")
     }
+    // a batch larger than the training set is the whole set: identical batches and results, but
+    // workspaces sized for the users that exist
+    if let b = config.batchSize, b > train.rowCount { config.batchSize = max(1, train.rowCount) }
     guard train.rowCount > 0, train.columnCount > 0 else {
         throw AERecError.data("the training matrix is empty (\(train.rowCount) × \(train.columnCount))")
     }

@@ -93,6 +93,7 @@ public func aerecMetricsFromRankings(_ rankings: UnsafeRawPointer?, _ targets: U
         guard r.cols <= Int(itemCount), t.cols <= Int(itemCount) else {
             throw CABIError.invalid("rankings / targets have \(r.cols) / \(t.cols) columns, more than item_count \(itemCount)")
         }
+        try requireMemory(16 * Int(itemCount), "rank tables for \(itemCount) items")
         let lists = (0..<r.rows).map { Array(r.indices[r.row($0)]) }
         let sets = (0..<t.rows).map { Array(t.indices[t.row($0)]) }
         let list = try metricList(metrics, kind: nil)

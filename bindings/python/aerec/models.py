@@ -130,7 +130,12 @@ class Recommender(Handle):
         _lib.call("aerec_model_config_init", ctypes.byref(c), k)
 
         def opt(v: Any, cast: Callable[[Any], Any]) -> Any:
-            return -1 if v is None else cast(v)
+            if v is None:
+                return -1  # AEREC_DEFAULT: the library's default
+            x = cast(v)
+            if x == -1:  # would read as AEREC_DEFAULT in C
+                raise ValueError(f"{x} is not a valid setting (use None for the default)")
+            return x
 
         self._activation_bytes = None if latent_activation is None else str(latent_activation).encode()
         self._metric_bytes = None if validation_metric is None else str(validation_metric).encode()
@@ -326,6 +331,9 @@ class Recommender(Handle):
         exclude: more items never to recommend (a sparse matrix aligned with the users, or one
         sequence of items per user). exclude_seen: never recommend an item of the history.
         Returns (items, scores), each n × k, best first; -1 / -inf pad rows with fewer candidates."""
+        k = int(k)
+        if not 1 <= k < 2**31:
+            raise ValueError(f"k must be in 1 .. 2^31-1, got {k}")
         view, train_rows = self._histories(users)
         n = view.shape[0]
         ex = None

@@ -118,6 +118,8 @@ def test_errors_carry_the_library_message() -> None:
     assert "cut-off" in str(e.value)
     with pytest.raises(aerec.AERecError):
         aerec.EASE(lambda_=-3.0)
+    with pytest.raises(ValueError):
+        aerec.EASE(lambda_=-1.0)  # not silently the default
 
 
 def test_pending_theory_layer_is_explicit() -> None:

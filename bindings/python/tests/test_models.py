@@ -59,8 +59,10 @@ def test_recommend_by_training_row(dae: aerec.MultDAE, strong_split: aerec.Split
 def test_recommend_argument_errors(dae: aerec.MultDAE, strong_split: aerec.Split) -> None:
     with pytest.raises(ValueError):
         dae.recommend(sp.csr_matrix((2, 5), dtype=np.float32), k=3)
-    with pytest.raises(aerec.AERecError) as e:
+    with pytest.raises(ValueError):
         dae.recommend(strong_split.test.fold_in, k=0)
+    with pytest.raises(aerec.AERecError) as e:
+        dae.recommend(strong_split.test.fold_in, k=3, exclude=sp.csr_matrix((1, dae.n_items), dtype=np.float32))
     assert e.value.kind == "invalid_argument"
     with pytest.raises(aerec.AERecError):
         dae.recommend(strong_split.test.fold_in, k=3, threads=1000)
