@@ -11,9 +11,9 @@ struct AERecCommand: ParsableCommand {
         commandName: "aerec",
         abstract: "Autoencoder recommenders with the latent activation as a typed choice.",
         discussion: """
-            Train, evaluate and inspect AutoRec, CDAE, Mult-DAE, Mult-VAE and EASE on CPU.
-            Every subcommand takes --help, --json (the last line of standard output is one JSON
-            object) and --quiet. Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 bad input data.
+            Train, evaluate and inspect AutoRec, CDAE, Mult-DAE, Mult-VAE and EASE on CPU. \
+            Every subcommand takes --help, --json (the last line of standard output is one JSON \
+            object) and --quiet. Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 bad input data. \
             'builtin' as a data path is the shipped MovieTweetings 10-core dataset.
 
             Examples:

@@ -6,19 +6,20 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the engine in-process: reading, splitting, training epochs, EASE, full-ranking evaluation.",
         discussion: """
-            Runs the steps a training job is made of on a dataset (default: the built-in one) in
-            this process, with the BLAS core and thread count shown by `aerec doctor`, and reports
-            the median and minimum of --repeat runs: reading + filtering, the strong split, one
-            Mult-DAE epoch and one Mult-VAE epoch (users/s), the EASE fit, and full-ranking
+            Runs the steps a training job is made of on a dataset (default: the built-in one) in \
+            this process, with the BLAS core and thread count shown by `aerec doctor`, and reports \
+            the median and minimum of --repeat runs: reading + filtering, the strong split, one \
+            Mult-DAE epoch and one Mult-VAE epoch (users/s), the EASE fit, and full-ranking \
             evaluation of the test users (users/s). Epoch timings exclude the first (warm-up) epoch.
 
-            The kernel-level benchmark (each C kernel against numpy/scipy in the same run) is
+            The kernel-level benchmark (each C kernel against numpy/scipy in the same run) is \
             `make bench` (bench/kernels.py → bench/results/kernels.json).
 
             Examples:
               aerec bench
               aerec bench --repeat 5 --threads 1
-              aerec bench --data ../shared/data/ml-latest-small/ratings.tsv.gz --threshold 3.5 --json --quiet > engine.json
+              aerec bench --data ../shared/data/ml-latest-small/ratings.tsv.gz \\
+                          --threshold 3.5 --json --quiet > engine.json
             """
     )
 

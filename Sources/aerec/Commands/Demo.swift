@@ -6,19 +6,20 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a sigmoid and a tanh latent (Mult-DAE) on the built-in dataset; show a top-10.",
         discussion: """
-            Trains Mult-DAE [I-200-I] twice on the built-in MovieTweetings 10-core (2,059 users ×
-            1,099 items × 44,613 ratings, strong generalisation, 205 validation and 205 test users)
-            with equal budgets — the same epochs, learning rate, seed and data order, early stopping
-            off, the best validation epoch kept — once with a sigmoid latent and once with tanh,
-            adds the popularity and EASE baselines, prints the test metrics (mean ± 95 % CI
-            half-width) and the better model's top-10 for one test user (items by IMDb id; ✓ marks
+            Trains Mult-DAE [I-200-I] twice on the built-in MovieTweetings 10-core (2,059 users × \
+            1,099 items × 44,613 ratings, strong generalisation, 205 validation and 205 test users) \
+            with equal budgets — the same epochs, learning rate, seed and data order, early stopping \
+            off, the best validation epoch kept — once with a sigmoid latent and once with tanh, \
+            adds the popularity and EASE baselines, prints the test metrics (mean ± 95 % CI \
+            half-width) and the better model's top-10 for one test user (items by IMDb id; ✓ marks \
             the user's held-out items). Takes well under a minute on two cores.
 
             Examples:
               aerec demo
               aerec demo --activations sigmoid,tanh,relu --epochs 100
               aerec demo --user 1204 --out runs/demo
-              aerec demo --data ../shared/data/ml-100k/ratings.tsv.gz --threshold 3.5 --json
+              aerec demo --data ../shared/data/ml-100k/ratings.tsv.gz \\
+                         --threshold 3.5 --json
             """
     )
 

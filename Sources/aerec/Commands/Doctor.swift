@@ -6,8 +6,8 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the BLAS core, thread count and CPU SIMD level; warn when BLAS runs on a slow core.",
         discussion: """
-            Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to a generic core
-            that is several times slower. aerec fixes this for itself by re-executing with
+            Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to a generic core \
+            that is several times slower. aerec fixes this for itself by re-executing with \
             OPENBLAS_CORETYPE set; doctor shows what is in effect.
 
             Examples:

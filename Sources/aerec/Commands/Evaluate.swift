@@ -11,21 +11,23 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a saved model on data: the recreated test split, or a given test file.",
         discussion: """
-            The test users come from splitting --data under the protocol and seed (the same data,
-            filters, protocol and seed as in training give the same test users). When the model
-            file sits beside the config.json that `train --out` wrote, that configuration is the
-            default, so `aerec evaluate DIR/model.aerec` alone re-evaluates the run; otherwise the
-            model file's recorded protocol and seed are used. With --test FILE the test file's
-            interactions are the targets and each test user's other interactions in --data the
-            history (the `given` protocol). Items are matched by external id: test interactions on
-            items the model does not know are dropped and counted. Full ranking, seen items
+            The test users come from splitting --data under the protocol and seed (the same data, \
+            filters, protocol and seed as in training give the same test users). When the model \
+            file sits beside the config.json that `train --out` wrote, that configuration is the \
+            default, so `aerec evaluate DIR/model.aerec` alone re-evaluates the run; otherwise the \
+            model file's recorded protocol and seed are used. With --test FILE the test file's \
+            interactions are the targets and each test user's other interactions in --data the \
+            history (the `given` protocol). Items are matched by external id: test interactions on \
+            items the model does not know are dropped and counted. Full ranking, seen items \
             excluded, 95 % confidence intervals.
 
             Examples:
               aerec evaluate runs/dae/model.aerec
-              aerec evaluate runs/dae/model.aerec --data builtin --split strong --seed 98765
-              aerec evaluate runs/vae/model.aerec --data ../shared/data/gowalla-lightgcn/ratings.tsv.gz \\
-                             --test ../shared/data/gowalla-lightgcn/test.tsv.gz --metrics recall_uncapped@20,ndcg@20
+              aerec evaluate runs/dae/model.aerec --data builtin --seed 98765
+              aerec evaluate runs/vae/model.aerec \\
+                  --data ../shared/data/gowalla-lightgcn/ratings.tsv.gz \\
+                  --test ../shared/data/gowalla-lightgcn/test.tsv.gz \\
+                  --metrics recall_uncapped@20,ndcg@20
             """
     )
 

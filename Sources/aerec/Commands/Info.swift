@@ -6,8 +6,8 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a model file holds: kind, activation, sizes, hyperparameters, tensors, metadata.",
         discussion: """
-            Reads only the file's header and tensor directory (checked against their CRCs), so it
-            is instant even for large EASE models. --verify reads the whole file and checks every
+            Reads only the file's header and tensor directory (checked against their CRCs), so it \
+            is instant even for large EASE models. --verify reads the whole file and checks every \
             checksum, the id maps and the weights' shapes.
 
             Examples:

@@ -6,17 +6,19 @@ struct Recommend: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recommend the top-k items for users (by external id), their seen items excluded.",
         discussion: """
-            Each user's history is read from --data (default: the data of the run whose config.json
-            sits beside the model file, or the path recorded in the model file), filtered as in
-            training (--threshold etc.); it is the model's input. Every item the user has in the data
-            file — also those removed by the filters, e.g. low ratings — is excluded from the list.
-            Users and items are external ids as in the data file; history items the model does not
+            Each user's history is read from --data (default: the data of the run whose config.json \
+            sits beside the model file, or the path recorded in the model file), filtered as in \
+            training (--threshold etc.); it is the model's input. Every item the user has in the data \
+            file — also those removed by the filters, e.g. low ratings — is excluded from the list. \
+            Users and items are external ids as in the data file; history items the model does not \
             know are ignored and counted. A user without interactions in the data is an error (exit 3).
 
             Examples:
               aerec recommend runs/dae/model.aerec --user 42
-              aerec recommend runs/dae/model.aerec --data builtin --user 42 --user 7 -k 20
-              aerec recommend runs/ease/model.aerec --data ratings.tsv.gz --users 1,2,3 --json --quiet
+              aerec recommend runs/dae/model.aerec --data builtin \\
+                              --user 42 --user 7 -k 20
+              aerec recommend runs/ease/model.aerec --data ratings.tsv.gz \\
+                              --users 1,2,3 --json --quiet
             """
     )
 

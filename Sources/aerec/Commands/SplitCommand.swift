@@ -7,15 +7,16 @@ struct SplitCommand: ParsableCommand {
         commandName: "split",
         abstract: "Split a dataset under a protocol and export the parts as TSV files.",
         discussion: """
-            Writes train.tsv, validation_fold_in.tsv, validation_target.tsv, test_fold_in.tsv,
-            test_target.tsv, items.tsv (column order), users and split metadata, all with external
-            ids and a header line. The same data, filters, protocol and seed always give the same
+            Writes train.tsv, validation_fold_in.tsv, validation_target.tsv, test_fold_in.tsv, \
+            test_target.tsv, items.tsv (column order), users and split metadata, all with external \
+            ids and a header line. The same data, filters, protocol and seed always give the same \
             files (the split `aerec train` trains on; validation parts as for the neural models).
 
             Examples:
               aerec split --data builtin --out splits/builtin
-              aerec split --data ../shared/data/ml-100k/ratings.tsv.gz --threshold 3.5 \\
-                          --protocol strong --heldout-users 94 --out splits/ml-100k
+              aerec split --data ../shared/data/ml-100k/ratings.tsv.gz \\
+                          --threshold 3.5 --protocol strong --heldout-users 94 \\
+                          --out splits/ml-100k
               aerec split --data ratings.tsv.gz --protocol loo --out splits/loo --json
             """
     )

@@ -6,24 +6,28 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model on a dataset and evaluate it on held-out users.",
         discussion: """
-            Reads the data, applies the filters, splits it under the chosen protocol, trains with
-            early stopping on validation NDCG@100 (RMSE for AutoRec), restores the best epoch and
+            Reads the data, applies the filters, splits it under the chosen protocol, trains with \
+            early stopping on validation NDCG@100 (RMSE for AutoRec), restores the best epoch and \
             evaluates on the test users (full ranking, 95 % confidence intervals).
 
-            With --out DIR it writes DIR/config.json (the resolved configuration), DIR/epochs.csv
-            (per-epoch loss and validation metric), DIR/training_curve.svg, DIR/result.json and
-            DIR/model.aerec. --config FILE reads a configuration in the same JSON form (any subset of
-            its keys); flags given on the command line win over the file. Ctrl-C stops training
+            With --out DIR it writes DIR/config.json (the resolved configuration), DIR/epochs.csv \
+            (per-epoch loss and validation metric), DIR/training_curve.svg, DIR/result.json and \
+            DIR/model.aerec. --config FILE reads a configuration in the same JSON form (any subset of \
+            its keys); flags given on the command line win over the file. Ctrl-C stops training \
             after the current epoch and still evaluates (and saves) the best epoch.
 
             Examples:
-              aerec train --data builtin --model mult-dae --activation tanh --lr 0.01 --epochs 60
-              aerec train --data ../shared/data/ml-100k/ratings.tsv.gz --threshold 3.5 \\
-                          --model mult-dae --activation sigmoid --heldout-users 94 --out runs/dae
-              aerec train --config runs/dae/config.json --activation tanh --out runs/dae-tanh
+              aerec train --data builtin --model mult-dae --activation tanh \\
+                          --lr 0.01 --epochs 60
+              aerec train --data ../shared/data/ml-100k/ratings.tsv.gz \\
+                          --threshold 3.5 --model mult-dae --activation sigmoid \\
+                          --heldout-users 94 --out runs/dae
+              aerec train --config runs/dae/config.json --activation tanh \\
+                          --out runs/dae-tanh
               aerec train --data ratings.tsv.gz --model ease --lambda 200 --json
-              aerec train --data ../shared/data/gowalla-lightgcn/ratings.tsv.gz --split given \\
-                          --test ../shared/data/gowalla-lightgcn/test.tsv.gz --model mult-vae
+              aerec train --data ../shared/data/gowalla-lightgcn/ratings.tsv.gz \\
+                          --split given --model mult-vae \\
+                          --test ../shared/data/gowalla-lightgcn/test.tsv.gz
             """
     )
 
