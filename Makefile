@@ -18,7 +18,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker nodelet
 AEREC        := $(RELEASE_DIR)/aerec
 BLAS_ENV      = eval "$$($(AEREC) doctor --export)"
 
-.PHONY: all build lib demo test test-swift test-c test-python test-pip bench doctor clean
+.PHONY: all build lib demo test test-swift test-c test-python test-pip test-example bench bench-engine doctor clean
 
 all: build
 
@@ -35,7 +35,7 @@ demo: build
 	$(AEREC) doctor
 	$(AEREC) demo
 
-test: build test-swift test-c test-python test-pip
+test: build test-swift test-c test-python test-pip test-example
 
 test-swift:
 	$(BLAS_ENV); $(SWIFT) test --parallel
@@ -71,8 +71,18 @@ test-pip: build
 	    p = aerec.library_path(); assert 'site-packages' in str(p), p; \
 	    print('pip-installed aerec', aerec.__version__, 'loads', p, 'core', aerec.blas_info()['core'])"
 
+# AERec used as a SwiftPM package dependency (examples/SwiftQuickstart depends on it by path):
+# proves the package builds for consumers (no unsafe flags) and runs the README's Swift example.
+test-example: build
+	cd examples/SwiftQuickstart && $(SWIFT) build -c release
+	cd examples/SwiftQuickstart && .build/release/SwiftQuickstart
+
 bench: build
 	$(BLAS_ENV); $(PYTHON) bench/kernels.py
+
+# AERec against numpy references on the same exported splits -> bench/results/engine.{json,md}
+bench-engine: build
+	$(BLAS_ENV); $(PYTHON) bench/engine.py
 
 clean:
 	rm -rf .build
