@@ -104,6 +104,8 @@ struct CLIErrorTests {
         expectFailure(try CLI.run(["recommend", out + "/model.aerec", "--user", "nobody"]), status: 3,
                       contains: ["user 'nobody'", data])
         expectFailure(try CLI.run(["recommend", out + "/model.aerec", "--user", "u1", "-k", "0"]), status: 2, contains: ["-k"])
+        // the popularity model has no encoder to probe
+        expectFailure(try CLI.run(["probe", out + "/model.aerec"]), status: 2, contains: ["pop", "no encoder"])
     }
 
     @Test("bad configuration files → 3 naming file, line and key")

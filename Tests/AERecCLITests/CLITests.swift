@@ -9,7 +9,7 @@ struct CLITests {
 
     @Test("every subcommand has --help with examples")
     func help() throws {
-        for sub in ["demo", "train", "evaluate", "recommend", "split", "info", "bench", "doctor"] {
+        for sub in ["demo", "train", "evaluate", "recommend", "probe", "split", "info", "bench", "doctor"] {
             let r = try CLI.run([sub, "--help"])
             #expect(r.status == 0, "\(sub) --help: \(r.stderr)")
             #expect(r.stdout.contains("Examples:"), "\(sub) --help has no examples")
@@ -121,6 +121,16 @@ struct CLITests {
         #expect((ij["tensors"] as? [[String: Any]])?.isEmpty == false)
         #expect((ij["configuration"] as? [String: Any])?["latentDimension"] as? Int == 16)
         #expect(info.stdout.contains("kind          mult-dae"))
+
+        // probe: P1–P3 of the saved encoder, users from the run's data
+        let probe = try CLI.run(["probe", out + "/model.aerec", "--users", "60", "--json"])
+        #expect(probe.status == 0, "\(probe.stderr)")
+        let pj = try probe.json()
+        #expect(pj["activation"] as? String == "tanh" && pj["family"] as? String == "tanh-like")
+        for p in ["p1", "p2", "p3"] {
+            #expect(((pj[p] as? [String: Any])?["verdict"] as? [String: Any])?["passed"] is Bool, "no \(p) verdict")
+        }
+        #expect(probe.stdout.contains("P1 ") && probe.stdout.contains("P2 ") && probe.stdout.contains("P3 "))
     }
 
     /// The items of `user` in the small TSV.

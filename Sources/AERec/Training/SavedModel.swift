@@ -101,6 +101,40 @@ public struct SavedModel: Sendable {
         }
     }
 
+    // MARK: - encoder input
+
+    /// The rows the model's encoder encodes, built from `data` by external id (what
+    /// ``PropertyProbe/probe(_:on:)`` takes): users × the model's items for Mult-DAE, Mult-VAE,
+    /// CDAE and U-AutoRec; the model's items × its training users for I-AutoRec (whose encoder
+    /// reads an item's ratings by the training users). Interactions with unknown items (or, for
+    /// I-AutoRec, unknown users) are left out; rows left empty stay empty (the probes skip them).
+    public func encoderInput(from data: Interactions) throws -> InteractionMatrix {
+        var itemMap = [Int32](repeating: -1, count: data.itemIDs.count)
+        for i in 0..<data.itemIDs.count { itemMap[i] = itemIDs.index(of: data.itemIDs[i]) ?? -1 }
+        var rows: [Int32] = [], cols: [Int32] = [], vals: [Float] = []
+        if model.kind == .autoRecI {
+            guard let users = userIDs else {
+                throw AERecError.modelFile(path: path, message: "an I-AutoRec model file needs its training user ids")
+            }
+            var userMap = [Int32](repeating: -1, count: data.userIDs.count)
+            for u in 0..<data.userIDs.count { userMap[u] = users.index(of: data.userIDs[u]) ?? -1 }
+            for e in 0..<data.count {
+                let i = itemMap[Int(data.items[e])], u = userMap[Int(data.users[e])]
+                if i < 0 || u < 0 { continue }
+                rows.append(i); cols.append(u); vals.append(data.values[e])
+            }
+            return try InteractionMatrix(rowCount: itemIDs.count, columnCount: users.count, rows: rows, columns: cols,
+                                         values: vals)
+        }
+        for e in 0..<data.count {
+            let i = itemMap[Int(data.items[e])]
+            if i < 0 { continue }
+            rows.append(data.users[e]); cols.append(i); vals.append(data.values[e])
+        }
+        return try InteractionMatrix(rowCount: data.userIDs.count, columnCount: itemIDs.count, rows: rows, columns: cols,
+                                     values: vals)
+    }
+
     // MARK: - evaluating
 
     /// `set` (from a split of some dataset, columns in `split`'s item space, training rows in
