@@ -69,7 +69,7 @@ struct Bench: ParsableCommand {
             }
             func report(_ t: Timing) {
                 let rate = t.work > 0 ? "  \(grouped(Int((t.work / t.median).rounded()))) \(t.unit)/s" : ""
-                output.say("\(t.name.padding(26))median \(fmt(t.median * 1000, 1).leftPadding(9)) ms   min \(fmt(t.minimum * 1000, 1).leftPadding(9)) ms\(rate)")
+                output.say("\(t.name.padding(28))median \(fmt(t.median * 1000, 1).leftPadding(9)) ms   min \(fmt(t.minimum * 1000, 1).leftPadding(9)) ms\(rate)")
             }
             var dataset = try Experiment.loadData(c)
             if wanted.contains("read") {

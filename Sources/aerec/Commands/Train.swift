@@ -77,7 +77,8 @@ struct Train: ParsableCommand {
                 print("model \(r.model)  activation \(r.activation ?? "-")  epochs \(r.epochsRun)  best epoch \(r.bestEpoch)  "
                       + "training \(duration(r.trainSeconds))")
                 print("test users \(r.usersEvaluated) (skipped \(r.usersSkipped) with an empty target)")
-                for name in r.metrics.keys.sorted() {
+                let order = (run.resolved.metrics ?? []).map(\.name).filter { r.metrics[$0] != nil }
+                for name in order + r.metrics.keys.sorted().filter({ !order.contains($0) }) {
                     let ci = r.metricsCI[name].map { "  [\(fmt($0[0], 4)), \(fmt($0[1], 4))]" } ?? ""
                     print("  \(name.padding(20))\(fmt(r.metrics[name]!, 4))\(ci)")
                 }
