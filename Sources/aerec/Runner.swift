@@ -55,7 +55,7 @@ func trainAndEvaluate(_ c: ExperimentConfiguration, data: Interactions, split: S
     var phase: Phase? = nil
     if !iterative {
         let what = c.model == .ease
-            ? "\(label): EASE fit — Gram matrix XᵀX, Cholesky factorisation and inverse of the \(grouped(split.itemIDs.count)) × \(grouped(split.itemIDs.count)) system"
+            ? "\(label): EASE fit (Gram XᵀX, Cholesky factorisation, inverse; \(grouped(split.itemIDs.count)) items)"
             : "\(label): counting item popularity"
         phase = Phase(what, enabled: !output.quiet)
     }
