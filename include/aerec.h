@@ -95,6 +95,7 @@ typedef struct aerec_dataset aerec_dataset; /* interactions with user and item i
 typedef struct aerec_split aerec_split;     /* a dataset split under a protocol (immutable) */
 typedef struct aerec_model aerec_model;     /* a model, fitted or not */
 typedef struct aerec_result aerec_result;   /* an evaluation result (immutable) */
+/* (and aerec_probe, a probe report: see the probes section) */
 
 /* Default marker for integer and float configuration fields. */
 #define AEREC_DEFAULT (-1)
@@ -127,7 +128,9 @@ enum {
     AEREC_STRUCT_MODEL_INFO = 10,
     AEREC_STRUCT_METRIC_VALUE = 11,
     AEREC_STRUCT_RESULT_INFO = 12,
-    AEREC_STRUCT_BLAS_INFO = 13
+    AEREC_STRUCT_BLAS_INFO = 13,
+    AEREC_STRUCT_PROBE_CONFIG = 14,
+    AEREC_STRUCT_PROBE_SCORES = 15
 };
 /* sizeof the struct as this library was built, or 0 for an unknown id (never fails). */
 int64_t aerec_struct_size(int which);
@@ -334,7 +337,7 @@ typedef struct aerec_model_config {
     int64_t optimizer;             /* aerec_optimizer */
     double learning_rate;
     int64_t epochs;                /* maximum epochs (default 100; EASE and popularity: 1) */
-    int64_t batch_size;            /* users per mini-batch (500) */
+    int64_t batch_size;            /* users per mini-batch (500; CDAE 100) */
     double lambda;                 /* EASE's lambda (500), or the L2 penalty of the neural models */
     double dropout;                /* input dropout / corruption probability, in [0, 1) */
     int64_t anneal_steps;          /* Mult-VAE: updates over which beta grows to its cap */
@@ -516,10 +519,90 @@ int aerec_metrics_from_rankings(const aerec_csr *rankings, const aerec_csr *targ
 int aerec_metrics_from_ratings(int64_t n_users, const int64_t *indptr, const float *predicted, const float *actual,
                                const char *metrics, aerec_result **out);
 
+/* --------------------------------------------------------------------- probes P1-P3 (Theory) */
+/* Susman's properties of a trained encoder (arXiv 2411.04315), measured by AERec's Theory layer:
+ *   P1 dimension reduction: m < n and the codes' participation ratio (effective rank) >= a minimum;
+ *   P2 order: input dot products <x,u> <= <x,v> keep their order between the codes (seeded triples,
+ *      Kendall tau-b per anchor, top-k neighbour overlap);
+ *   P3 non-zero codes: real users, one-hot items and negated users get codes of norm > epsilon;
+ *      dead and constant units; enc(0).
+ * The pass/fail verdicts use AERec's thresholds (the paper states exact properties). */
+
+typedef struct aerec_probe aerec_probe; /* a probe report (immutable) */
+
+/* The space input dot products are compared in: */
+enum {
+    AEREC_PROBE_INPUT_NORMALIZED_BINARY = 0, /* x/|x| of the binary history (Mult-DAE, Mult-VAE) */
+    AEREC_PROBE_INPUT_BINARY = 1,            /* the 0/1 history (CDAE) */
+    AEREC_PROBE_INPUT_VALUES = 2             /* the stored values (AutoRec) */
+};
+
+typedef struct aerec_probe_config {
+    uint64_t struct_size;
+    int64_t users;                 /* real users sampled (1000) */
+    int64_t samples;               /* P2 triples (2000) */
+    int64_t anchors;               /* anchors for Kendall's tau and the neighbour overlap (200) */
+    int64_t candidates;            /* candidate set per anchor for Kendall's tau (100) */
+    int64_t neighbours;            /* k of the top-k neighbour overlap (10) */
+    int64_t item_probes;           /* one-hot item probes for P3 (1000) */
+    double epsilon;                /* a code of norm <= epsilon counts as zero (1e-6) */
+    uint64_t seed;                 /* 98765 */
+    int64_t threads;               /* 2 */
+    int64_t input_space;           /* AEREC_PROBE_INPUT_*; AEREC_DEFAULT: what the model's encoder sees */
+    double min_effective_rank;     /* P1 passes at or above (2) */
+    double min_order_preserved;    /* P2 passes at or above (0.75) */
+    double max_zero_code_fraction; /* P3 passes at or below, for each probe set (0.01) */
+} aerec_probe_config;
+
+/* Fills `config` with the defaults (every field AEREC_DEFAULT but struct_size, seed and threads). */
+int aerec_probe_config_init(aerec_probe_config *config);
+
+/* The headline numbers of a probe report (the full report: aerec_probe_json). */
+typedef struct aerec_probe_scores {
+    uint64_t struct_size;
+    int64_t rows_probed;
+    double seconds;
+    char family[32];                    /* the activation's family, e.g. "sigmoid-like" */
+    char theory_verdict[32];            /* what theory predicts for the family */
+    /* P1 */
+    int64_t p1_passed;
+    int64_t latent_dimension;           /* m */
+    int64_t input_dimension;            /* n */
+    double p1_effective_rank;           /* participation ratio of the codes' covariance */
+    double p1_effective_rank_fraction;  /* effective rank / min(m, rows - 1) */
+    /* P2 */
+    int64_t p2_passed;
+    int64_t p2_triples;
+    double p2_order_preserved;          /* share of non-tied triples whose order is kept */
+    double p2_order_preserved_low;      /* its Wilson 95 % interval */
+    double p2_order_preserved_high;
+    double p2_kendall_tau;              /* mean Kendall tau-b per anchor */
+    double p2_neighbour_overlap;        /* mean top-k neighbour overlap per anchor */
+    /* P3 */
+    int64_t p3_passed;
+    double p3_zero_code_users;          /* share of real users with a zero code */
+    double p3_zero_code_items;          /* ... of one-hot items */
+    double p3_zero_code_negated_users;  /* ... of negated users */
+    double p3_dead_unit_fraction;       /* latent units never active */
+    double p3_constant_unit_fraction;   /* latent units that never vary */
+    int64_t p3_zero_maps_to_zero;       /* enc(0) = 0 */
+} aerec_probe_scores;
+
+/* Probes a fitted autoencoder on the rows of `input` (users x items; items x users for I-AutoRec),
+ * or on the training matrix of its last fit in this process when input is NULL (AEREC_ERR_STATE
+ * for a loaded model). config NULL: the defaults. Deterministic given the seed and thread count.
+ * AEREC_ERR_UNSUPPORTED for EASE and popularity. A reader: may run alongside recommend. */
+int aerec_model_probe(const aerec_model *model, const aerec_csr *input, const aerec_probe_config *config,
+                      aerec_probe **out);
+int aerec_probe_scores_get(const aerec_probe *probe, aerec_probe_scores *out);
+/* The whole report as one JSON object {"summary": "...", "report": {...}} (NaN as "NaN"), with the
+ * buffer rules of aerec_dataset_ids (one NUL-terminated string; *needed counts the NUL). */
+int aerec_probe_json(const aerec_probe *probe, char *buf, size_t capacity, size_t *needed);
+int aerec_probe_free(aerec_probe *probe);
+
 /* ------------------------------------------------------------------------------------- TODO
- * Theory layer (Sources/AERec/Theory: probes P1-P3 of Susman, arXiv 2411.04315, and activation
- * selection). Not exported yet: the Theory layer has not landed. Planned entry points:
- *     int aerec_model_probe(const aerec_model *model, const aerec_csr *input, aerec_probe_scores *out);
+ * Activation selection (theory plus validation) is not exported yet: the Theory layer has the
+ * probes and the activation families, but no selection procedure so far. Planned:
  *     int aerec_select_activation(const aerec_split *split, const aerec_model_config *base,
  *                                 const char *const *candidates, int64_t n, ..., aerec_result **out);
  * ------------------------------------------------------------------------------------------ */
@@ -553,6 +636,12 @@ AEREC_STATIC_ASSERT(sizeof(aerec_blas_info) == 136 && offsetof(aerec_blas_info, 
                     offsetof(aerec_blas_info, recommended_coretype) == 56 &&
                     offsetof(aerec_blas_info, simd_level) == 88 && offsetof(aerec_blas_info, coretype_env) == 104,
                     "aerec_blas_info layout");
+AEREC_STATIC_ASSERT(sizeof(aerec_probe_config) == 112 && offsetof(aerec_probe_config, input_space) == 80 &&
+                    offsetof(aerec_probe_config, max_zero_code_fraction) == 104, "aerec_probe_config layout");
+AEREC_STATIC_ASSERT(sizeof(aerec_probe_scores) == 240 && offsetof(aerec_probe_scores, theory_verdict) == 56 &&
+                    offsetof(aerec_probe_scores, p1_passed) == 88 && offsetof(aerec_probe_scores, p2_passed) == 128 &&
+                    offsetof(aerec_probe_scores, p3_passed) == 184 &&
+                    offsetof(aerec_probe_scores, p3_zero_maps_to_zero) == 232, "aerec_probe_scores layout");
 #undef AEREC_STATIC_ASSERT
 #endif
 

@@ -23,6 +23,8 @@ enum StructSize {
     static let metricValue = 96
     static let resultInfo = 40
     static let blasInfo = 136
+    static let probeConfig = 112
+    static let probeScores = 240
 
     static func of(_ which: Int32) -> Int {
         switch which {
@@ -39,6 +41,8 @@ enum StructSize {
         case 11: return metricValue
         case 12: return resultInfo
         case 13: return blasInfo
+        case 14: return probeConfig
+        case 15: return probeScores
         default: return 0
         }
     }

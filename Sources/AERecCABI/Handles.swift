@@ -7,7 +7,7 @@ import Synchronization
 
 /// The kinds of object behind handles (stored in the handle's bits).
 enum HandleKind: UInt8, Sendable {
-    case dataset = 0x31, split = 0x32, model = 0x33, result = 0x34
+    case dataset = 0x31, split = 0x32, model = 0x33, result = 0x34, probe = 0x35
 
     var name: String {
         switch self {
@@ -15,6 +15,7 @@ enum HandleKind: UInt8, Sendable {
         case .split: return "split"
         case .model: return "model"
         case .result: return "result"
+        case .probe: return "probe"
         }
     }
 }
@@ -172,6 +173,10 @@ func split(_ h: OpaquePointer?, _ argument: String = "split") throws -> SplitBox
 
 func model(_ h: OpaquePointer?, _ argument: String = "model") throws -> ModelBox {
     try HandleTable.shared.object(h, kind: .model, argument: argument) as! ModelBox
+}
+
+func probeReport(_ h: OpaquePointer?, _ argument: String = "probe") throws -> ProbeBox {
+    try HandleTable.shared.object(h, kind: .probe, argument: argument) as! ProbeBox
 }
 
 func result(_ h: OpaquePointer?, _ argument: String = "result") throws -> ResultBox {

@@ -19,6 +19,8 @@ struct ModelSlot: Sendable {
     var trainUserCount = 0
     /// Metadata written with the model (seed, epochs, split...).
     var metadata: [String: String] = [:]
+    /// The training matrix of the last fit in this process (the probes' default input).
+    var trainMatrix: InteractionMatrix?
 }
 
 final class ModelBox: Sendable {
@@ -44,7 +46,7 @@ final class ModelBox: Sendable {
     /// Threads for inference when the caller passes AEREC_DEFAULT.
     var defaultThreads: Int { configuration?.threads ?? 2 }
     /// Batch size for evaluation when the caller passes AEREC_DEFAULT.
-    var defaultBatch: Int { configuration?.batchSize ?? 500 }
+    var defaultBatch: Int { configuration?.resolvedBatchSize ?? 500 }
 
     /// Runs `body` as a reader of the fitted model: fails with AEREC_ERR_BUSY while the model
     /// trains and AEREC_ERR_STATE before it is fitted.

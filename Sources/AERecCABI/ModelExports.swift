@@ -130,7 +130,7 @@ func trainingMemoryEstimate(_ e: ExperimentConfiguration, items: Int, users: Int
     default:
         let h = e.hidden ?? 600, d = e.latent ?? 200, width = max(h, d)
         let input = e.model == .autoRecI ? users : items
-        let batch = e.batchSize ?? 500
+        let batch = e.resolvedBatchSize
         let params = Double(2 * max(input, items)) * Double(width) + (e.model == .cdae ? Double(users * width) : 0)
             + 3 * Double(h) * Double(d)
         let bytes = 4 * (4 * params + 4 * Double(batch) * Double(max(input, items)))
@@ -150,7 +150,7 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
     }
     // a batch larger than the training set is the whole set: identical batches and results, but
     // workspaces sized for the users that exist
-    if let b = config.batchSize, b > train.rowCount { config.batchSize = max(1, train.rowCount) }
+    if config.resolvedBatchSize > train.rowCount { config.batchSize = max(1, train.rowCount) }
     guard train.rowCount > 0, train.columnCount > 0 else {
         throw AERecError.data("the training matrix is empty (\(train.rowCount) × \(train.columnCount))")
     }
@@ -164,7 +164,7 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
     defer { if !installed { box.endTraining(nil) } }
 
     // the same computation as Experiment.run (and so `aerec train`)
-    let batch = config.batchSize ?? 500
+    let batch = config.resolvedBatchSize
     let batchesPerEpoch = (train.rowCount + batch - 1) / batch
     let model = try ModelFactory.make(config, itemCount: train.columnCount, userCount: train.rowCount,
                                       batchesPerEpoch: batchesPerEpoch)
@@ -196,6 +196,7 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
         s.userIDs = userIDs
         s.trainUserCount = train.rowCount
         s.metadata = meta
+        s.trainMatrix = train
     }
     installed = true
     if let o = summaryOut {

@@ -154,6 +154,7 @@ static void test_versions(void) {
     CHECK(aerec_struct_size(AEREC_STRUCT_MODEL_CONFIG) == (int64_t)sizeof(aerec_model_config), "config size");
     CHECK(aerec_struct_size(AEREC_STRUCT_BLAS_INFO) == (int64_t)sizeof(aerec_blas_info), "blas size");
     CHECK(aerec_struct_size(AEREC_STRUCT_CSR) == (int64_t)sizeof(aerec_csr), "csr size");
+    CHECK(aerec_struct_size(AEREC_STRUCT_PROBE_SCORES) == (int64_t)sizeof(aerec_probe_scores), "probe scores size");
     CHECK(aerec_struct_size(999) == 0, "unknown struct");
     aerec_blas_info b = {.struct_size = sizeof b};
     OK(aerec_blas_info_get(&b));
@@ -552,6 +553,8 @@ static void test_training(const char *data_path) {
     OK(aerec_split_ids(s, AEREC_IDS_ITEMS, split_ids, split_needed, &split_needed));
     CHECK(needed == split_needed && memcmp(ids, split_ids, needed) == 0, "the model file keeps the split's item ids");
     FAILS(aerec_model_fit(loaded, s, NULL, NULL, NULL), AEREC_ERR_STATE);
+    aerec_probe *no_input = NULL;
+    FAILS(aerec_model_probe(loaded, NULL, NULL, &no_input), AEREC_ERR_STATE);
     FAILS(aerec_model_load("/nonexistent/model.aerec", &loaded), AEREC_ERR_IO);
     FILE *junk = fopen(path, "r+b");
     if (junk) {
@@ -562,6 +565,39 @@ static void test_training(const char *data_path) {
     aerec_model *corrupt = NULL;
     FAILS(aerec_model_load(path, &corrupt), AEREC_ERR_MODEL_FILE);
     OK(aerec_model_free(loaded));
+
+    /* probes P1-P3 on the training matrix of the fit (input NULL) */
+    aerec_probe_config pc;
+    OK(aerec_probe_config_init(&pc));
+    pc.users = 300;
+    pc.samples = 500;
+    pc.anchors = 50;
+    pc.item_probes = 200;
+    aerec_probe *probe = NULL;
+    OK(aerec_model_probe(m, NULL, &pc, &probe));
+    aerec_probe_scores ps = {.struct_size = sizeof ps};
+    OK(aerec_probe_scores_get(probe, &ps));
+    CHECK(ps.rows_probed == 300 && ps.latent_dimension == 200 && ps.input_dimension == si.items &&
+              ps.p2_order_preserved >= 0 && ps.p2_order_preserved <= 1 && ps.p3_passed == 1 && ps.family[0] != '\0',
+          "probe: %lld rows, order preserved %g, P3 %lld, family %s", (long long)ps.rows_probed,
+          ps.p2_order_preserved, (long long)ps.p3_passed, ps.family);
+    size_t json_needed = 0;
+    OK(aerec_probe_json(probe, NULL, 0, &json_needed));
+    char *json = malloc(json_needed);
+    OK(aerec_probe_json(probe, json, json_needed, &json_needed));
+    CHECK(json[0] == '{' && strstr(json, "\"summary\"") && strlen(json) + 1 == json_needed, "probe json");
+    free(json);
+    aerec_probe *probe2 = NULL;
+    OK(aerec_model_probe(m, &histories, NULL, &probe2)); /* the test users, default settings */
+    OK(aerec_probe_free(probe2));
+    FAILS(aerec_probe_scores_get(probe2, &ps), AEREC_ERR_STALE_HANDLE);
+    FAILS(aerec_probe_scores_get((aerec_probe *)m, &ps), AEREC_ERR_INVALID_ARGUMENT);
+    pc.input_space = 9;
+    FAILS(aerec_model_probe(m, NULL, &pc, &probe2), AEREC_ERR_INVALID_ARGUMENT);
+    pc.input_space = AEREC_DEFAULT;
+    pc.epsilon = NAN;
+    FAILS(aerec_model_probe(m, NULL, &pc, &probe2), AEREC_ERR_INVALID_ARGUMENT);
+    OK(aerec_probe_free(probe));
 
     /* EASE: no encoder */
     aerec_model_config ec;
@@ -574,6 +610,7 @@ static void test_training(const char *data_path) {
     FAILS(aerec_model_create(&ec, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
     OK(aerec_model_fit(ease, s, NULL, NULL, NULL));
     FAILS(aerec_model_encode(ease, &histories, 1, codes), AEREC_ERR_UNSUPPORTED);
+    FAILS(aerec_model_probe(ease, NULL, NULL, &probe2), AEREC_ERR_UNSUPPORTED);
     OK(aerec_model_recommend(ease, &histories, NULL, k, AEREC_EXCLUDE_HISTORY, NULL, 1, items3, NULL));
     OK(aerec_model_free(ease));
 

@@ -31,6 +31,7 @@ from .models import (
     MultDAE,
     MultVAE,
     Popularity,
+    ProbeReport,
     Recommendations,
     Recommender,
     load,
@@ -44,7 +45,7 @@ abi_version: int = _load_library().aerec_abi_version()
 
 __all__ = [
     "AERecError", "AutoRec", "CDAE", "Dataset", "EASE", "EpochReport", "EvaluationResult", "FitSummary", "HeldOut",
-    "MetricValue", "MultDAE", "MultVAE", "Popularity", "Recommendations", "Recommender", "Split", "blas_info",
+    "MetricValue", "MultDAE", "MultVAE", "Popularity", "ProbeReport", "Recommendations", "Recommender", "Split", "blas_info",
     "datasets", "library_path", "load", "metrics", "select_activation", "split", "__version__", "abi_version",
 ]
 
@@ -63,6 +64,7 @@ def blas_info() -> dict[str, Any]:
 
 
 def select_activation(*args: Any, **kwargs: Any) -> Any:
-    """Selects a latent activation from theory (P1–P3 probes) plus validation. Pending: the
-    library's Theory layer has not landed yet."""
-    raise NotImplementedError("select_activation is not available yet: the AERec Theory layer has not landed")
+    """Selects a latent activation from theory (P1–P3 probes) plus validation. Pending: AERec's
+    Theory layer has the probes (``Recommender.probe``) but no selection procedure yet."""
+    raise NotImplementedError("select_activation is not available yet: the AERec Theory layer has no "
+                              "selection procedure so far (the probes are: Recommender.probe)")

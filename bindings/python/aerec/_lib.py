@@ -199,10 +199,30 @@ class BLASInfo(_Sized):
                 ("recommended_coretype", c_char * 32), ("simd_level", c_char * 16), ("coretype_env", c_char * 32)]
 
 
+class ProbeConfig(_Sized):
+    _fields_ = [("struct_size", c_uint64), ("users", c_int64), ("samples", c_int64), ("anchors", c_int64),
+                ("candidates", c_int64), ("neighbours", c_int64), ("item_probes", c_int64), ("epsilon", c_double),
+                ("seed", c_uint64), ("threads", c_int64), ("input_space", c_int64), ("min_effective_rank", c_double),
+                ("min_order_preserved", c_double), ("max_zero_code_fraction", c_double)]
+
+
+class ProbeScores(_Sized):
+    _fields_ = [("struct_size", c_uint64), ("rows_probed", c_int64), ("seconds", c_double), ("family", c_char * 32),
+                ("theory_verdict", c_char * 32), ("p1_passed", c_int64), ("latent_dimension", c_int64),
+                ("input_dimension", c_int64), ("p1_effective_rank", c_double),
+                ("p1_effective_rank_fraction", c_double), ("p2_passed", c_int64), ("p2_triples", c_int64),
+                ("p2_order_preserved", c_double), ("p2_order_preserved_low", c_double),
+                ("p2_order_preserved_high", c_double), ("p2_kendall_tau", c_double),
+                ("p2_neighbour_overlap", c_double), ("p3_passed", c_int64), ("p3_zero_code_users", c_double),
+                ("p3_zero_code_items", c_double), ("p3_zero_code_negated_users", c_double),
+                ("p3_dead_unit_fraction", c_double), ("p3_constant_unit_fraction", c_double),
+                ("p3_zero_maps_to_zero", c_int64)]
+
+
 # struct id (aerec_struct_size) -> ctypes class, checked when the library loads
 _STRUCT_IDS = {1: CSR, 2: Filter, 3: DatasetInfo, 4: MatrixInfo, 5: SplitConfig, 6: SplitInfo, 7: ModelConfig,
                8: EpochReportStruct, 9: FitSummary, 10: ModelInfo, 11: MetricValueStruct, 12: ResultInfo,
-               13: BLASInfo}
+               13: BLASInfo, 14: ProbeConfig, 15: ProbeScores}
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, POINTER(EpochReportStruct), c_void_p)
 
@@ -266,6 +286,11 @@ _PROTOTYPES: dict[str, tuple[Any, list]] = {
     "aerec_result_free": (c_int, [_h]),
     "aerec_metrics_from_rankings": (c_int, [_csrp, _csrp, c_int64, _cp, _hp]),
     "aerec_metrics_from_ratings": (c_int, [c_int64, _i64p, _fp, _fp, _cp, _hp]),
+    "aerec_probe_config_init": (c_int, [POINTER(ProbeConfig)]),
+    "aerec_model_probe": (c_int, [_h, _csrp, POINTER(ProbeConfig), _hp]),
+    "aerec_probe_scores_get": (c_int, [_h, POINTER(ProbeScores)]),
+    "aerec_probe_json": (c_int, [_h, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "aerec_probe_free": (c_int, [_h]),
 }
 
 # ------------------------------------------------------------------------------------ locating

@@ -33,7 +33,7 @@ from .progress import Progress
 from .split import HeldOut, Split
 
 __all__ = ["Recommender", "MultDAE", "MultVAE", "CDAE", "AutoRec", "EASE", "Popularity", "EpochReport",
-           "FitSummary", "Recommendations", "load", "KINDS"]
+           "FitSummary", "ProbeReport", "Recommendations", "load", "KINDS"]
 
 KINDS = ("mult-dae", "mult-vae", "cdae", "autorec-i", "autorec-u", "ease", "pop")
 
@@ -74,6 +74,81 @@ class FitSummary:
     #: Ctrl-C ended training (the best model so far was kept).
     interrupted: bool
     seconds: float
+
+
+def _nan_strings(x: Any) -> Any:
+    """The library writes NaN / ±inf as strings in JSON; back to floats."""
+    if isinstance(x, dict):
+        return {k: _nan_strings(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan_strings(v) for v in x]
+    if x in ("NaN", "Infinity", "-Infinity"):
+        return float(x.replace("Infinity", "inf"))
+    return x
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """Susman's properties of a trained encoder, as AERec's Theory layer measured them.
+
+    P1 dimension reduction (m < n, effective rank), P2 order preservation of input dot products,
+    P3 non-zero codes. ``report`` holds every number (the Swift ProbeReport as a dict)."""
+
+    summary: str
+    family: str
+    theory_verdict: str
+    rows_probed: int
+    p1_passed: bool
+    p2_passed: bool
+    p3_passed: bool
+    latent_dimension: int
+    input_dimension: int
+    effective_rank: float
+    effective_rank_fraction: float
+    triples: int
+    order_preserved: float
+    order_preserved_ci: tuple[float, float]
+    kendall_tau: float
+    neighbour_overlap: float
+    zero_code_users: float
+    zero_code_items: float
+    zero_code_negated_users: float
+    dead_unit_fraction: float
+    constant_unit_fraction: float
+    zero_maps_to_zero: bool
+    seconds: float
+    report: dict
+
+    @property
+    def passed(self) -> tuple[bool, bool, bool]:
+        """(P1, P2, P3) verdicts."""
+        return (self.p1_passed, self.p2_passed, self.p3_passed)
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @staticmethod
+    def _from_handle(handle: int) -> "ProbeReport":
+        import json
+
+        try:
+            s = _lib.ProbeScores()
+            _lib.call("aerec_probe_scores_get", handle, ctypes.byref(s))
+            needed = ctypes.c_size_t(0)
+            _lib.call("aerec_probe_json", handle, None, 0, ctypes.byref(needed))
+            buf = ctypes.create_string_buffer(needed.value)
+            _lib.call("aerec_probe_json", handle, buf, needed.value, ctypes.byref(needed))
+            doc = _nan_strings(json.loads(buf.value.decode()))
+        finally:
+            _lib.lib().aerec_probe_free(handle)
+        return ProbeReport(
+            doc["summary"], s.family.decode(), s.theory_verdict.decode(), int(s.rows_probed), bool(s.p1_passed),
+            bool(s.p2_passed), bool(s.p3_passed), int(s.latent_dimension), int(s.input_dimension),
+            float(s.p1_effective_rank), float(s.p1_effective_rank_fraction), int(s.p2_triples),
+            float(s.p2_order_preserved), (float(s.p2_order_preserved_low), float(s.p2_order_preserved_high)),
+            float(s.p2_kendall_tau), float(s.p2_neighbour_overlap), float(s.p3_zero_code_users),
+            float(s.p3_zero_code_items), float(s.p3_zero_code_negated_users), float(s.p3_dead_unit_fraction),
+            float(s.p3_constant_unit_fraction), bool(s.p3_zero_maps_to_zero), float(s.seconds), doc["report"])
 
 
 class Recommendations(NamedTuple):
@@ -398,10 +473,38 @@ class Recommender(Handle):
         return EvaluationResult(_lib.new_handle("aerec_model_evaluate_csr", self.handle, fv.ref, tv.ref, int32_ptr(r),
                                                 _names(metrics), b, t))
 
-    def probe(self, X: Any) -> Any:
-        """The P1–P3 probes of the latent activation (Susman, arXiv 2411.04315). Pending: the
-        library's Theory layer has not landed yet."""
-        raise NotImplementedError("probes (P1–P3) are not available yet: the AERec Theory layer has not landed")
+    def probe(self, X: Any = None, *, users: Optional[int] = None, samples: Optional[int] = None,
+              anchors: Optional[int] = None, candidates: Optional[int] = None, neighbours: Optional[int] = None,
+              item_probes: Optional[int] = None, epsilon: Optional[float] = None, seed: int = 98765,
+              threads: Optional[int] = None, input_space: Optional[str] = None,
+              min_effective_rank: Optional[float] = None, min_order_preserved: Optional[float] = None,
+              max_zero_code_fraction: Optional[float] = None) -> "ProbeReport":
+        """Measures Susman's properties P1–P3 (arXiv 2411.04315) of the trained encoder on the rows
+        of X (users × items; items × users for I-AutoRec), by default the training matrix of the
+        last fit. See ProbeReport; None keeps the library's defaults (1000 users, 2000 triples,
+        200 anchors, ε = 1e-6, AERec's pass thresholds). input_space: "normalized-binary",
+        "binary" or "values" (default: what the model's encoder sees)."""
+        c = _lib.ProbeConfig()
+        _lib.call("aerec_probe_config_init", ctypes.byref(c))
+        for name, v in (("users", users), ("samples", samples), ("anchors", anchors), ("candidates", candidates),
+                        ("neighbours", neighbours), ("item_probes", item_probes), ("threads", threads)):
+            if v is not None:
+                setattr(c, name, int(v))
+        for name, f in (("epsilon", epsilon), ("min_effective_rank", min_effective_rank),
+                        ("min_order_preserved", min_order_preserved),
+                        ("max_zero_code_fraction", max_zero_code_fraction)):
+            if f is not None:
+                setattr(c, name, float(f))
+        c.seed = int(seed)
+        if input_space is not None:
+            spaces = {"normalized-binary": 0, "binary": 1, "values": 2}
+            if input_space not in spaces:
+                raise ValueError(f"input_space must be one of {sorted(spaces)}, got {input_space!r}")
+            c.input_space = spaces[input_space]
+        view = None if X is None else csr_view(X)  # None: the library's copy of the last fit's matrix
+        handle = _lib.new_handle("aerec_model_probe", self.handle, view.ref if view is not None else None,
+                                 ctypes.byref(c))
+        return ProbeReport._from_handle(handle)
 
     # ------------------------------------------------------------------------------ persistence
 

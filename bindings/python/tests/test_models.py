@@ -181,3 +181,34 @@ def test_unfitted_model_errors() -> None:
     m.close()
     with pytest.raises(aerec.AERecError):
         m.info
+
+
+def test_probe(dae: aerec.MultDAE, strong_split: aerec.Split, tmp_path: Path) -> None:
+    p = dae.probe(users=300, samples=500, anchors=50, item_probes=200)
+    assert p.family and p.theory_verdict and p.rows_probed == 300
+    assert p.latent_dimension == 200 and p.input_dimension == strong_split.n_items
+    assert 0 <= p.order_preserved <= 1 and p.order_preserved_ci[0] <= p.order_preserved <= p.order_preserved_ci[1]
+    assert 0 <= p.zero_code_users <= 1 and p.effective_rank >= 1
+    assert p.passed == (p.p1_passed, p.p2_passed, p.p3_passed)
+    assert p.p3_passed  # sigmoid codes are never zero
+    assert set(p.report) >= {"p1", "p2", "p3", "family", "theoryVerdict"}
+    assert p.summary.splitlines()[1].startswith("P1 ")
+    # deterministic, and the default input is the training matrix of the fit
+    again = dae.probe(strong_split.train, users=300, samples=500, anchors=50, item_probes=200)
+    assert again.report["p2"] == p.report["p2"] and again.effective_rank == p.effective_rank
+    # a loaded model needs its input
+    dae.save(tmp_path / "m.aerec")
+    loaded = aerec.load(tmp_path / "m.aerec")
+    with pytest.raises(aerec.AERecError) as e:
+        loaded.probe()
+    assert e.value.kind == "state"
+    same = loaded.probe(strong_split.train, users=300, samples=500, anchors=50, item_probes=200)
+    assert same.report["p1"] == p.report["p1"]
+    with pytest.raises(aerec.AERecError) as e:
+        dae.probe(users=1)
+    assert e.value.kind == "invalid_argument"
+    with pytest.raises(ValueError):
+        dae.probe(input_space="cosine")
+    with pytest.raises(aerec.AERecError) as e:
+        aerec.EASE().fit(strong_split, progress=False).probe()
+    assert e.value.kind == "unsupported"

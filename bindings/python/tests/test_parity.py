@@ -25,6 +25,8 @@ CASES = {
     "mult-vae": (["--model", "mult-vae", "--activation", "relu", "--epochs", "3", "--hidden", "128",
                   "--latent", "32"],
                  lambda: aerec.MultVAE("relu", epochs=3, hidden_dim=128, latent_dim=32)),
+    "cdae": (["--model", "cdae", "--activation", "tanh", "--epochs", "2", "--hidden", "50"],
+             lambda: aerec.CDAE("tanh", epochs=2, hidden_dim=50)),  # CDAE's own default batch (100)
     "ease": (["--model", "ease", "--lambda", "100"], lambda: aerec.EASE(lambda_=100.0)),
 }
 
