@@ -439,6 +439,18 @@ int aerec_model_recommend(const aerec_model *model, const aerec_csr *histories, 
                           int64_t k, int flags, const aerec_csr *exclude, int64_t threads, int32_t *out_items,
                           float *out_scores);
 
+/* Top-k items for users given by external id, exactly as `aerec recommend` does: each user's
+ * history is their rows in `history` (a dataset whose item ids are the model's external item ids;
+ * history items the model does not know are ignored and counted), and every item they have in
+ * `history` or in `also_exclude` (may be NULL; e.g. the unfiltered data) is excluded. out_items:
+ * n_users x k item indices (the model's columns; aerec_model_ids names them), out_scores (may be
+ * NULL), out_history_items / out_unknown_items (n_users each, may be NULL): the known / ignored
+ * history items per user. A user without interactions in `history` is AEREC_ERR_DATA. */
+int aerec_model_recommend_ids(const aerec_model *model, const aerec_dataset *history, const aerec_dataset *also_exclude,
+                              const char *const *users, int64_t n_users, int64_t k, int64_t threads,
+                              int32_t *out_items, float *out_scores, int64_t *out_history_items,
+                              int64_t *out_unknown_items);
+
 /* Every item's score for each row of `histories` into out (n_rows x item_count, row-major). */
 int aerec_model_scores(const aerec_model *model, const aerec_csr *histories, const int32_t *train_rows,
                        int64_t threads, float *out);

@@ -28,24 +28,28 @@ func kernelCheck(_ status: Int32, _ what: String) throws {
     }
 }
 
-/// Row-aligned union of two sparse patterns (columns ascending, duplicates kept): the exclusion
-/// lists of one batch.
-func exclusionRows(_ a: InteractionMatrix?, _ b: InteractionMatrix?, rows: Range<Int>, columns: Int)
-    -> (indptr: [Int64], indices: [Int32])
-{
-    var ptr = [Int64](repeating: 0, count: rows.count + 1)
-    var idx: [Int32] = []
-    for (j, r) in rows.enumerated() {
-        let x = a?.row(r).columns ?? [], y = b?.row(r).columns ?? []
-        var i = x.startIndex, k = y.startIndex
-        while i < x.endIndex || k < y.endIndex {
-            if k == y.endIndex || (i < x.endIndex && x[i] <= y[k]) { idx.append(x[i]); i += 1 } else {
-                idx.append(y[k]); k += 1
-            }
+/// The exclusion matrix for `rows` users: the history's pattern (when `history` is given) and
+/// `extra`'s, merged (duplicates are merged by the matrix constructor).
+func exclusionMatrix(_ history: InteractionMatrix?, _ extra: InteractionMatrix, columns: Int) throws -> InteractionMatrix {
+    var r: [Int32] = [], c: [Int32] = []
+    for m in [history, extra].compactMap({ $0 }) {
+        for row in 0..<m.rowCount {
+            for col in m.row(row).columns { r.append(Int32(row)); c.append(col) }
         }
-        ptr[j + 1] = Int64(idx.count)
     }
-    return (ptr, idx)
+    return try InteractionMatrix(rowCount: extra.rowCount, columnCount: columns, rows: r, columns: c, values: nil)
+}
+
+/// Writes top-k lists (each possibly shorter than k) into n × k arrays, padding with -1 / -inf.
+func writeLists(_ lists: [[(item: Int32, score: Float)]], k: Int, items: UnsafeMutablePointer<Int32>,
+                scores: UnsafeMutablePointer<Float>?) {
+    for (r, list) in lists.enumerated() {
+        for j in 0..<k {
+            let e = j < list.count ? list[j] : (item: Int32(-1), score: -Float.infinity)
+            items[r * k + j] = e.item
+            scores?[r * k + j] = e.score
+        }
+    }
 }
 
 @c(aerec_model_recommend)
@@ -73,26 +77,50 @@ public func aerecModelRecommend(_ mh: OpaquePointer?, _ histories: UnsafeRawPoin
                 throw CABIError.invalid("exclude is \(ex.rowCount) × \(ex.columnCount); expected \(x.rowCount) × \(m.itemCount)")
             }
             let tr = try trainRowsArgument(trainRows, rows: x.rowCount, userCount: s.trainUserCount)
-            let n = x.rowCount, I = m.itemCount, kk = Int(k)
-            _ = try byteCount(n, kk * 4, "out_items")
-            let batch = batchRows(width: I, total: n)
-            var scores = [Float](repeating: 0, count: max(1, batch * I))
-            for lo in stride(from: 0, to: n, by: batch) {
-                let hi = min(lo + batch, n)
-                try scores.withUnsafeMutableBufferPointer { sp in
-                    try m.scores(for: x, rows: lo..<hi, trainRows: tr.map { Array($0[lo..<hi]) }, into: sp.baseAddress!,
-                                 ld: I, threads: t)
+            _ = try byteCount(x.rowCount, Int(k) * 4, "out_items")
+            // the library's top-k: exclusions = the history (flag), plus `exclude`
+            let excluded = try ex.map { try exclusionMatrix(flags == 1 ? x : nil, $0, columns: m.itemCount) }
+            let lists = try Recommendations.topK(m, history: x, exclude: excluded, trainRows: tr, k: Int(k),
+                                                 excludeSeen: flags == 1 || ex != nil,
+                                                 batchSize: batchRows(width: m.itemCount, total: x.rowCount), threads: t)
+            writeLists(lists, k: Int(k), items: items, scores: outScores)
+            return Status.ok
+        }
+    }
+}
+
+@c(aerec_model_recommend_ids)
+public func aerecModelRecommendIDs(_ mh: OpaquePointer?, _ history: OpaquePointer?, _ alsoExclude: OpaquePointer?,
+                                   _ users: UnsafePointer<UnsafePointer<CChar>?>?, _ nUsers: Int64, _ k: Int64,
+                                   _ threads: Int64, _ outItems: UnsafeMutablePointer<Int32>?,
+                                   _ outScores: UnsafeMutablePointer<Float>?,
+                                   _ outHistoryItems: UnsafeMutablePointer<Int64>?,
+                                   _ outUnknownItems: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let box = try model(mh)
+        let h = try dataset(history, "history").data
+        let extra = try alsoExclude.map { try dataset($0, "also_exclude").data }
+        guard nUsers >= 1, nUsers <= Int64(Int32.max) else { throw CABIError.invalid("n_users is \(nUsers); it must be ≥ 1") }
+        let ids = try copyStrings(users, count: Int(nUsers), "users")
+        guard k >= 1, k <= Int64(Int32.max) else { throw CABIError.invalid("k is \(k); it must be ≥ 1") }
+        let t = try threadsArgument(threads, fallback: box.defaultThreads)
+        let items = try required(outItems, "out_items")
+        _ = try byteCount(Int(nUsers), Int(k) * 4, "out_items")
+        return try box.read { m, s in
+            let itemIDs = try s.itemIDs ?? IDMap(ids: (0..<m.itemCount).map(String.init))
+            guard itemIDs.count == m.itemCount else {
+                throw CABIError.state("the model's item ids do not match its \(m.itemCount) items")
+            }
+            let saved = SavedModel(path: "", model: m, itemIDs: itemIDs, userIDs: s.userIDs, metadata: s.metadata)
+            let lists = try saved.recommend(users: ids, history: h, alsoExclude: extra, k: Int(k), threads: t)
+            for (r, u) in lists.enumerated() {
+                for j in 0..<Int(k) {
+                    let rec = j < u.items.count ? u.items[j] : nil
+                    items[r * Int(k) + j] = rec.flatMap { itemIDs.index(of: $0.item) } ?? -1
+                    outScores?[r * Int(k) + j] = rec?.score ?? -Float.infinity
                 }
-                let (ptr, idx) = exclusionRows(flags == 1 ? x : nil, ex, rows: lo..<hi, columns: I)
-                try ptr.withUnsafeBufferPointer { p in
-                    try idx.withUnsafeBufferPointer { ix in
-                        var view = aek_csr(n_rows: Int64(hi - lo), n_cols: Int64(I), indptr: p.baseAddress,
-                                           indices: ix.baseAddress, values: nil)
-                        try kernelCheck(aek_topk_rows(Int64(hi - lo), Int64(I), scores, Int64(I), &view, k,
-                                                      items + lo * kk, outScores.map { $0 + lo * kk }, nil, Int32(t)),
-                                        "top-\(k)")
-                    }
-                }
+                outHistoryItems?[r] = Int64(u.historyItems)
+                outUnknownItems?[r] = Int64(u.unknownHistoryItems)
             }
             return Status.ok
         }

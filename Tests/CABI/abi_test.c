@@ -552,6 +552,25 @@ static void test_training(const char *data_path) {
     char *split_ids = malloc(split_needed);
     OK(aerec_split_ids(s, AEREC_IDS_ITEMS, split_ids, split_needed, &split_needed));
     CHECK(needed == split_needed && memcmp(ids, split_ids, needed) == 0, "the model file keeps the split's item ids");
+    /* by external ids, as `aerec recommend`: the first dataset users' histories from the dataset */
+    size_t user_bytes = 0;
+    OK(aerec_dataset_ids(d, AEREC_IDS_USERS, NULL, 0, &user_bytes));
+    char *user_buf = malloc(user_bytes);
+    OK(aerec_dataset_ids(d, AEREC_IDS_USERS, user_buf, user_bytes, &user_bytes));
+    const char *two_users[2] = {user_buf, user_buf + strlen(user_buf) + 1};
+    int32_t by_id[2 * 10];
+    float by_id_scores[2 * 10];
+    int64_t known[2], unknown[2];
+    OK(aerec_model_recommend_ids(loaded, d, NULL, two_users, 2, 10, AEREC_DEFAULT, by_id, by_id_scores, known, unknown));
+    CHECK(by_id[0] >= 0 && by_id[19] >= 0 && known[0] > 0 && unknown[0] >= 0 && by_id_scores[0] >= by_id_scores[9],
+          "recommend by id: first item %d, %lld known history items", by_id[0], (long long)known[0]);
+    const char *nobody[1] = {"no-such-user"};
+    FAILS(aerec_model_recommend_ids(loaded, d, NULL, nobody, 1, 10, 1, by_id, NULL, NULL, NULL), AEREC_ERR_DATA);
+    FAILS(aerec_model_recommend_ids(loaded, d, NULL, NULL, 1, 10, 1, by_id, NULL, NULL, NULL),
+          AEREC_ERR_INVALID_ARGUMENT);
+    FAILS(aerec_model_recommend_ids(loaded, (aerec_dataset *)s, NULL, two_users, 2, 10, 1, by_id, NULL, NULL, NULL),
+          AEREC_ERR_INVALID_ARGUMENT);
+    free(user_buf);
     FAILS(aerec_model_fit(loaded, s, NULL, NULL, NULL), AEREC_ERR_STATE);
     aerec_probe *no_input = NULL;
     FAILS(aerec_model_probe(loaded, NULL, NULL, &no_input), AEREC_ERR_STATE);

@@ -34,6 +34,7 @@ from .models import (
     ProbeReport,
     Recommendations,
     Recommender,
+    UserRecommendations,
     load,
 )
 from .split import HeldOut, Split
@@ -45,7 +46,7 @@ abi_version: int = _load_library().aerec_abi_version()
 
 __all__ = [
     "AERecError", "AutoRec", "CDAE", "Dataset", "EASE", "EpochReport", "EvaluationResult", "FitSummary", "HeldOut",
-    "MetricValue", "MultDAE", "MultVAE", "Popularity", "ProbeReport", "Recommendations", "Recommender", "Split", "blas_info",
+    "MetricValue", "MultDAE", "MultVAE", "Popularity", "ProbeReport", "Recommendations", "Recommender", "Split", "UserRecommendations", "blas_info",
     "datasets", "library_path", "load", "metrics", "select_activation", "split", "__version__", "abi_version",
 ]
 

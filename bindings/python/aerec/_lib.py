@@ -271,6 +271,7 @@ _PROTOTYPES: dict[str, tuple[Any, list]] = {
     "aerec_model_info_get": (c_int, [_h, POINTER(ModelInfo)]),
     "aerec_model_history": (c_int, [_h, POINTER(EpochReportStruct), c_int64, _i64p]),
     "aerec_model_recommend": (c_int, [_h, _csrp, _i32p, c_int64, c_int, _csrp, c_int64, _i32p, _fp]),
+    "aerec_model_recommend_ids": (c_int, [_h, _h, _h, _strs, c_int64, c_int64, c_int64, _i32p, _fp, _i64p, _i64p]),
     "aerec_model_scores": (c_int, [_h, _csrp, _i32p, c_int64, _fp]),
     "aerec_model_encode": (c_int, [_h, _csrp, c_int64, _fp]),
     "aerec_model_evaluate": (c_int, [_h, _h, c_int, _cp, c_int64, c_int64, _hp]),

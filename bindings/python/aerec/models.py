@@ -33,7 +33,7 @@ from .progress import Progress
 from .split import HeldOut, Split
 
 __all__ = ["Recommender", "MultDAE", "MultVAE", "CDAE", "AutoRec", "EASE", "Popularity", "EpochReport",
-           "FitSummary", "ProbeReport", "Recommendations", "load", "KINDS"]
+           "FitSummary", "ProbeReport", "Recommendations", "UserRecommendations", "load", "KINDS"]
 
 KINDS = ("mult-dae", "mult-vae", "cdae", "autorec-i", "autorec-u", "ease", "pop")
 
@@ -149,6 +149,22 @@ class ProbeReport:
             float(s.p2_kendall_tau), float(s.p2_neighbour_overlap), float(s.p3_zero_code_users),
             float(s.p3_zero_code_items), float(s.p3_zero_code_negated_users), float(s.p3_dead_unit_fraction),
             float(s.p3_constant_unit_fraction), bool(s.p3_zero_maps_to_zero), float(s.seconds), doc["report"])
+
+
+@dataclass(frozen=True)
+class UserRecommendations:
+    """One user's top-k list by external ids (Swift's UserRecommendations)."""
+
+    user: str
+    #: External item ids, best first (shorter than k when fewer candidates exist).
+    items: list[str]
+    scores: np.ndarray
+    #: The model's item indices of ``items``.
+    indices: np.ndarray
+    #: History items the model knows (its input, excluded from the list).
+    history_items: int
+    #: History items outside the model's item space (ignored).
+    unknown_history_items: int
 
 
 class Recommendations(NamedTuple):
@@ -430,6 +446,40 @@ class Recommender(Handle):
                   items.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                   scores.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         return Recommendations(items, scores)
+
+    def recommend_by_id(self, users: Sequence[str], history: Dataset, k: int = 10, *,
+                        also_exclude: Optional[Dataset] = None,
+                        threads: Optional[int] = None) -> list[UserRecommendations]:
+        """Top-k lists for users given by external id, exactly as ``aerec recommend`` (Swift's
+        ``SavedModel.recommend(users:history:alsoExclude:k:)``): each user's history is their rows
+        in ``history`` (matched to the model's items by external id; unknown items are ignored
+        and counted) and is excluded, as is everything they have in ``also_exclude`` (e.g. the
+        unfiltered data)."""
+        ids = [str(u) for u in ([users] if isinstance(users, str) else users)]
+        k = int(k)
+        if not 1 <= k < 2**31:
+            raise ValueError(f"k must be in 1 .. 2^31-1, got {k}")
+        if not ids:
+            return []
+        n = len(ids)
+        arr = (ctypes.c_char_p * n)(*[u.encode() for u in ids])
+        items = np.empty((n, k), np.int32)
+        scores = np.empty((n, k), np.float32)
+        known = np.empty(n, np.int64)
+        unknown = np.empty(n, np.int64)
+        P = ctypes.POINTER
+        _lib.call("aerec_model_recommend_ids", self.handle, history.handle,
+                  None if also_exclude is None else also_exclude.handle, arr, n, k,
+                  -1 if threads is None else int(threads), items.ctypes.data_as(P(ctypes.c_int32)),
+                  scores.ctypes.data_as(P(ctypes.c_float)), known.ctypes.data_as(P(ctypes.c_int64)),
+                  unknown.ctypes.data_as(P(ctypes.c_int64)))
+        names = self.item_ids
+        out = []
+        for r, u in enumerate(ids):
+            filled = int((items[r] >= 0).sum())
+            out.append(UserRecommendations(u, [names[i] for i in items[r, :filled]], scores[r, :filled].copy(),
+                                           items[r, :filled].copy(), int(known[r]), int(unknown[r])))
+        return out
 
     def scores(self, users: Histories, *, threads: Optional[int] = None) -> np.ndarray:
         """Every item's score for each user (n × n_items float32; ranking scores, or predicted

@@ -212,3 +212,26 @@ def test_probe(dae: aerec.MultDAE, strong_split: aerec.Split, tmp_path: Path) ->
     with pytest.raises(aerec.AERecError) as e:
         aerec.EASE().fit(strong_split, progress=False).probe()
     assert e.value.kind == "unsupported"
+
+
+def test_recommend_by_id(dae: aerec.MultDAE, ml100k: aerec.Dataset, strong_split: aerec.Split) -> None:
+    users = [ml100k.user_ids[int(u)] for u in strong_split.train_users[:3]]
+    lists = dae.recommend_by_id(users, history=ml100k, k=10)
+    assert [l.user for l in lists] == users
+    for l, u in zip(lists, strong_split.train_users[:3]):
+        assert len(l.items) == 10 and (np.diff(l.scores) <= 0).all()
+        seen = {ml100k.item_ids[i] for i in ml100k.to_csr()[int(u)].indices}
+        assert not seen & set(l.items) and l.history_items + l.unknown_history_items == len(seen)
+    # the same as recommend() on the same histories, mapped to ids
+    X = ml100k.to_csr()[[int(u) for u in strong_split.train_users[:3]]]
+    col = {i: j for j, i in enumerate(dae.item_ids)}
+    rows = [[col[ml100k.item_ids[i]] for i in X[r].indices if ml100k.item_ids[i] in col] for r in range(3)]
+    import scipy.sparse as sps
+    H = sps.csr_matrix((np.ones(sum(map(len, rows)), np.float32),
+                        np.concatenate([np.sort(r) for r in rows]).astype(np.int32),
+                        np.cumsum([0] + [len(r) for r in rows])), shape=(3, dae.n_items))
+    items, scores = dae.recommend(H, k=10)
+    assert [[dae.item_ids[i] for i in row] for row in items] == [l.items for l in lists]
+    with pytest.raises(aerec.AERecError) as e:
+        dae.recommend_by_id(["no-such-user"], history=ml100k)
+    assert e.value.kind == "data"

@@ -68,3 +68,19 @@ def test_cli_and_python_agree(name: str, tmp_path: Path, ml100k: aerec.Dataset,
     assert loaded.evaluate(strong_split).to_dict() == cli["metrics"]
     if loaded.latent_dim:
         np.testing.assert_array_equal(loaded.encode(hist), model.encode(hist))
+
+    # `aerec recommend` on the CLI's model file and recommend_by_id here give the same lists
+    users = ml100k.user_ids[:5] + [ml100k.user_ids[int(u)] for u in strong_split.test.users[:5]]
+    assert CLI is not None
+    r = subprocess.run([str(CLI), "recommend", str(tmp_path / "model.aerec"), "--data", str(ML100K), "--threshold",
+                        "3.5", "--users", ",".join(users), "-k", "20", "--threads", "2", "--json", "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    cli_lists = json.loads(r.stdout.strip().splitlines()[-1])["users"]
+    raw = aerec.datasets.load_tsv(ML100K)  # every item a user has in the file is excluded, low ratings too
+    mine = loaded.recommend_by_id(users, history=ml100k, also_exclude=raw, k=20)
+    for c, p in zip(cli_lists, mine):
+        assert c["user"] == p.user and c["history_items"] == p.history_items
+        assert [e["item"] for e in c["items"]] == p.items
+        # the CLI prints each float32 score as its shortest decimal: read back, bit-identical
+        np.testing.assert_array_equal(np.array([e["score"] for e in c["items"]], np.float32), p.scores)
