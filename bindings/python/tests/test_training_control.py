@@ -192,3 +192,47 @@ def test_progress_lines_and_bar(strong_split: aerec.Split) -> None:
     q.update(r)
     q.close()
     assert silent.getvalue() == ""
+
+
+def test_fit_and_readers_race_cleanly(tiny) -> None:  # type: ignore[no-untyped-def]
+    """Readers hammer one model while fits are attempted: every call either works or reports
+    busy; the model stays usable and consistent."""
+    m = aerec.MultDAE("tanh", latent_dim=8, epochs=2, batch_size=16).fit(tiny, progress=False)
+    stop = threading.Event()
+    outcomes = {"ok": 0, "busy": 0, "other": []}
+    lock = threading.Lock()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                m.recommend(tiny, k=5)
+                key = "ok"
+            except aerec.AERecError as e:
+                key = "busy" if e.kind == "busy" else "other"
+                if key == "other":
+                    with lock:
+                        outcomes["other"].append(e)
+            with lock:
+                if key != "other":
+                    outcomes[key] += 1  # type: ignore[operator]
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    fits = {"ok": 0, "busy": 0}
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            m.fit(tiny, progress=False)
+            fits["ok"] += 1
+        except aerec.AERecError as e:
+            assert e.kind == "busy", e
+            fits["busy"] += 1
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not outcomes["other"], outcomes["other"][:3]
+    assert outcomes["ok"] > 0 and fits["ok"] + fits["busy"] > 0
+    assert fits["busy"] > 0 or outcomes["busy"] > 0  # they did meet
+    expected = aerec.MultDAE("tanh", latent_dim=8, epochs=2, batch_size=16).fit(tiny, progress=False)
+    np.testing.assert_array_equal(m.scores(tiny), expected.scores(tiny))  # same seed: same model after all
