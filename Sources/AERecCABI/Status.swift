@@ -99,7 +99,7 @@ func lastErrorPointer() -> UnsafePointer<CChar> {
 /// Runs the body of an exported function: clears the thread's message, returns the body's status,
 /// or the status of the error it threw with the message recorded.
 @inline(__always)
-func guarded(_ function: StaticString = #function, _ body: () throws -> Int32) -> Int32 {
+func guarded(_ body: () throws -> Int32) -> Int32 {
     setLastError(nil)
     do {
         return try body()
