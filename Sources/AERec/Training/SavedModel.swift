@@ -96,7 +96,7 @@ public struct SavedModel: Sendable {
         return users.indices.map { r in
             UserRecommendations(user: users[r], historyItems: known[r], unknownHistoryItems: unknown[r],
                                 items: lists[r].enumerated().map { j, e in
-                                    Recommendation(rank: j + 1, item: itemIDs[Int(e.item)], score: e.score)
+                                    RecommendedItem(rank: j + 1, item: itemIDs[Int(e.item)], score: e.score)
                                 })
         }
     }
@@ -190,7 +190,7 @@ public struct SavedModel: Sendable {
 }
 
 /// One recommended item.
-public struct Recommendation: Sendable, Codable, Equatable {
+public struct RecommendedItem: Sendable, Codable, Equatable {
     /// 1-based position in the list.
     public var rank: Int
     /// External item id.
@@ -206,7 +206,7 @@ public struct UserRecommendations: Sendable, Codable, Equatable {
     public var historyItems: Int
     /// History items outside the model's item space (ignored).
     public var unknownHistoryItems: Int
-    public var items: [Recommendation]
+    public var items: [RecommendedItem]
 
     enum CodingKeys: String, CodingKey {
         case user, historyItems = "history_items", unknownHistoryItems = "unknown_history_items", items
