@@ -134,15 +134,16 @@ static int aek_work_parts(int n_threads, int64_t units, int64_t h, int64_t max_p
 /* ------------------------------------------------------------------ inner routines */
 
 /* y[0:h] = y[0:h] + v0 w0 + v1 w1 + ... (N terms, left to right; implicit: all v = 1, plain adds,
- * which equal fma(1, w, y) bit for bit). While streaming, the rows p0..p3 are prefetched chunk by
- * chunk (pass duplicates when fewer are wanted); p0 with write intent if pw0. */
-AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const int pw0,
-                           const float *w0, const float *w1, const float *w2, const float *w3, float v0,
+ * which equal fma(1, w, y) bit for bit). zero: start from +0 instead of loading y (the same bits as
+ * zeroing y first). While streaming, the rows p0..p3 are prefetched chunk by chunk (pass duplicates
+ * when fewer are wanted); p0 with write intent if pw0. */
+AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int implicit, const int zero,
+                           const int pw0, const float *w0, const float *w1, const float *w2, const float *w3, float v0,
                            float v1, float v2, float v3, const float *p0, const float *p1, const float *p2,
                            const float *p3) {
     int64_t c = 0;
     for (; c + 16 <= h; c += 16) {
-        aek_f16 a = AEK_LD16(y + c);
+        aek_f16 a = zero ? (aek_f16){0} : AEK_LD16(y + c);
         if (implicit) {
             a = a + AEK_LD16(w0 + c);
             if (N > 1) a = a + AEK_LD16(w1 + c);
@@ -164,7 +165,7 @@ AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int 
         AEK_PREFETCH(p3 + c);
     }
     for (; c < h; c++) {
-        float a = y[c];
+        float a = zero ? 0.0f : y[c];
         if (implicit) {
             a = a + w0[c];
             if (N > 1) a = a + w1[c];
@@ -186,6 +187,29 @@ AEK_AI void aek_axpy_group(float *restrict y, int64_t h, const int N, const int 
         AEK_PREFETCH(p1 + h - 1);
         AEK_PREFETCH(p2 + h - 1);
         AEK_PREFETCH(p3 + h - 1);
+    }
+}
+
+/* aek_axpy_group for n = 1..4 entries given as arrays (unused slots may hold anything valid). */
+AEK_AI void aek_axpy_n(float *restrict y, int64_t h, int n, const int implicit, const int zero, const int pw0,
+                       const float *const *w, const float *v, const float *const *p) {
+    switch (n) {
+    case 4:
+        aek_axpy_group(y, h, 4, implicit, zero, pw0, w[0], w[1], w[2], w[3], v[0], v[1], v[2], v[3], p[0], p[1], p[2],
+                       p[3]);
+        break;
+    case 3:
+        aek_axpy_group(y, h, 3, implicit, zero, pw0, w[0], w[1], w[2], w[2], v[0], v[1], v[2], 0.0f, p[0], p[1], p[2],
+                       p[3]);
+        break;
+    case 2:
+        aek_axpy_group(y, h, 2, implicit, zero, pw0, w[0], w[1], w[1], w[1], v[0], v[1], 0.0f, 0.0f, p[0], p[1], p[2],
+                       p[3]);
+        break;
+    default:
+        aek_axpy_group(y, h, 1, implicit, zero, pw0, w[0], w[0], w[0], w[0], v[0], 0.0f, 0.0f, 0.0f, p[0], p[1], p[2],
+                       p[3]);
+        break;
     }
 }
 
@@ -271,36 +295,29 @@ typedef struct {
     int parts;
 } aek_spmm_ctx;
 
-/* Accumulates the entries [k, kend) into y; prefetching looks at entries up to kpf_end (> k). */
+/* Accumulates the entries [k, kend) (kend > k) into y in groups of four; with zero_first the first
+ * group starts from 0 instead of y. Prefetching looks at entries up to kpf_last. */
 AEK_AI void aek_spmm_row(float *restrict y, int64_t h, const float *W, int64_t ldw, const int32_t *ix,
-                         const float *vx, int64_t k, int64_t kend, int64_t kpf_last, const int implicit) {
-#define AEK_W(kk) (W + (int64_t)ix[kk] * ldw)
-#define AEK_PF(kk) (W + (int64_t)ix[(kk) < kpf_last ? (kk) : kpf_last] * ldw)
-#define AEK_V(kk) (implicit ? 1.0f : vx[kk])
-    for (; k + 4 <= kend; k += 4) {
-        const int64_t q = k + AEK_SPARSE_PF_DIST;
-        aek_axpy_group(y, h, 4, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 3), AEK_V(k), AEK_V(k + 1),
-                       AEK_V(k + 2), AEK_V(k + 3), AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2), AEK_PF(q + 3));
+                         const float *vx, int64_t k, int64_t kend, int64_t kpf_last, int zero_first,
+                         const int implicit) {
+    while (k < kend) {
+        const int n = kend - k >= 4 ? 4 : (int)(kend - k);
+        const float *w[4], *p[4];
+        float v[4];
+        for (int j = 0; j < 4; j++) {
+            const int64_t kk = k + (j < n ? j : n - 1);
+            const int64_t kq = k + AEK_SPARSE_PF_DIST + j;
+            w[j] = W + (int64_t)ix[kk] * ldw;
+            v[j] = implicit ? 1.0f : vx[kk];
+            p[j] = W + (int64_t)ix[kq < kpf_last ? kq : kpf_last] * ldw;
+        }
+        if (zero_first)
+            aek_axpy_n(y, h, n, implicit, 1, 0, w, v, p);
+        else
+            aek_axpy_n(y, h, n, implicit, 0, 0, w, v, p);
+        zero_first = 0;
+        k += n;
     }
-    const int64_t q = k + AEK_SPARSE_PF_DIST;
-    switch (kend - k) {
-    case 3:
-        aek_axpy_group(y, h, 3, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 2), AEK_W(k + 2), AEK_V(k), AEK_V(k + 1),
-                       AEK_V(k + 2), 0.0f, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2), AEK_PF(q + 2));
-        break;
-    case 2:
-        aek_axpy_group(y, h, 2, implicit, 0, AEK_W(k), AEK_W(k + 1), AEK_W(k + 1), AEK_W(k + 1), AEK_V(k), AEK_V(k + 1),
-                       0.0f, 0.0f, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 1), AEK_PF(q + 1));
-        break;
-    case 1:
-        aek_axpy_group(y, h, 1, implicit, 0, AEK_W(k), AEK_W(k), AEK_W(k), AEK_W(k), AEK_V(k), 0.0f, 0.0f, 0.0f,
-                       AEK_PF(q), AEK_PF(q), AEK_PF(q), AEK_PF(q));
-        break;
-    default: break;
-    }
-#undef AEK_W
-#undef AEK_PF
-#undef AEK_V
 }
 
 AEK_CLONES
@@ -311,12 +328,15 @@ static void aek_spmm_rows(const aek_spmm_ctx *cx, int64_t r0, int64_t r1) {
     const int64_t kpf_last = ip[r1] > ip[r0] ? ip[r1] - 1 : ip[r0];
     for (int64_t r = r0; r < r1; r++) {
         float *y = cx->Y + r * cx->ldy;
-        aek_scale_row(y, h, cx->beta);
+        const int zero = cx->beta == 0.0f;
         if (ip[r + 1] > ip[r]) {
+            if (!zero) aek_scale_row(y, h, cx->beta);
             if (cx->values)
-                aek_spmm_row(y, h, cx->W, cx->ldw, cx->indices, cx->values, ip[r], ip[r + 1], kpf_last, 0);
+                aek_spmm_row(y, h, cx->W, cx->ldw, cx->indices, cx->values, ip[r], ip[r + 1], kpf_last, zero, 0);
             else
-                aek_spmm_row(y, h, cx->W, cx->ldw, cx->indices, NULL, ip[r], ip[r + 1], kpf_last, 1);
+                aek_spmm_row(y, h, cx->W, cx->ldw, cx->indices, NULL, ip[r], ip[r + 1], kpf_last, zero, 1);
+        } else {
+            aek_scale_row(y, h, cx->beta);
         }
         if (cx->bias) aek_add_row(y, h, cx->bias);
     }
@@ -410,36 +430,33 @@ static int64_t aek_touched_split(const aek_spmmt_ctx *cx, int p) {
     return lo;
 }
 
+/* dW row y += the entries [e, eend) (eend > e) of one column, groups of four, rows ascending; with
+ * zero_first the first group starts from 0. pw (the dW row of an upcoming column) is prefetched for
+ * writing, the G rows of the entries AEK_SPARSE_PF_DIST ahead (up to epf_last) for reading. */
 AEK_AI void aek_spmmt_col(float *restrict y, int64_t h, const float *G, int64_t ldg, const int64_t *er,
                           const float *ev, int64_t e, int64_t eend, int64_t epf_last, const float *pw,
-                          const int implicit) {
-#define AEK_G(ee) (G + er[ee] * ldg)
-#define AEK_PF(ee) (G + er[(ee) < epf_last ? (ee) : epf_last] * ldg)
-#define AEK_V(ee) (implicit ? 1.0f : ev[ee])
-    for (; e + 4 <= eend; e += 4) {
-        const int64_t q = e + AEK_SPARSE_PF_DIST;
-        aek_axpy_group(y, h, 4, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 3), AEK_V(e), AEK_V(e + 1),
-                       AEK_V(e + 2), AEK_V(e + 3), pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2));
+                          int zero_first, const int implicit) {
+    while (e < eend) {
+        const int n = eend - e >= 4 ? 4 : (int)(eend - e);
+        const float *w[4], *p[4];
+        float v[4];
+        p[0] = pw;
+        for (int j = 0; j < 4; j++) {
+            const int64_t ee = e + (j < n ? j : n - 1);
+            w[j] = G + er[ee] * ldg;
+            v[j] = implicit ? 1.0f : ev[ee];
+        }
+        for (int j = 1; j < 4; j++) {
+            const int64_t eq = e + AEK_SPARSE_PF_DIST + j - 1;
+            p[j] = G + er[eq < epf_last ? eq : epf_last] * ldg;
+        }
+        if (zero_first)
+            aek_axpy_n(y, h, n, implicit, 1, 1, w, v, p);
+        else
+            aek_axpy_n(y, h, n, implicit, 0, 1, w, v, p);
+        zero_first = 0;
+        e += n;
     }
-    const int64_t q = e + AEK_SPARSE_PF_DIST;
-    switch (eend - e) {
-    case 3:
-        aek_axpy_group(y, h, 3, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 2), AEK_G(e + 2), AEK_V(e), AEK_V(e + 1),
-                       AEK_V(e + 2), 0.0f, pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 2));
-        break;
-    case 2:
-        aek_axpy_group(y, h, 2, implicit, 1, AEK_G(e), AEK_G(e + 1), AEK_G(e + 1), AEK_G(e + 1), AEK_V(e), AEK_V(e + 1),
-                       0.0f, 0.0f, pw, AEK_PF(q), AEK_PF(q + 1), AEK_PF(q + 1));
-        break;
-    case 1:
-        aek_axpy_group(y, h, 1, implicit, 1, AEK_G(e), AEK_G(e), AEK_G(e), AEK_G(e), AEK_V(e), 0.0f, 0.0f, 0.0f, pw,
-                       AEK_PF(q), AEK_PF(q), AEK_PF(q));
-        break;
-    default: break;
-    }
-#undef AEK_G
-#undef AEK_PF
-#undef AEK_V
 }
 
 AEK_CLONES
@@ -455,11 +472,12 @@ static void aek_spmmt_cols(const aek_spmmt_ctx *cx, int64_t t0, int64_t t1) {
         /* the dW row AEK_SPMMT_PF_COLS columns ahead is prefetched while this one is accumulated */
         const int64_t tp = t + AEK_SPMMT_PF_COLS < t1 ? t + AEK_SPMMT_PF_COLS : t1 - 1;
         const float *pw = cx->dW + (int64_t)cx->touched[tp] * cx->ldw;
-        aek_scale_row(y, h, cx->beta);
+        const int zero = cx->beta == 0.0f;
+        if (!zero) aek_scale_row(y, h, cx->beta);
         if (cx->evals)
-            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, cx->evals, e, eend, epf_last, pw, 0);
+            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, cx->evals, e, eend, epf_last, pw, zero, 0);
         else
-            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, NULL, e, eend, epf_last, pw, 1);
+            aek_spmmt_col(y, h, cx->G, cx->ldg, cx->erow, NULL, e, eend, epf_last, pw, zero, 1);
         e = eend;
     }
 }
