@@ -95,7 +95,7 @@ typedef struct aerec_dataset aerec_dataset; /* interactions with user and item i
 typedef struct aerec_split aerec_split;     /* a dataset split under a protocol (immutable) */
 typedef struct aerec_model aerec_model;     /* a model, fitted or not */
 typedef struct aerec_result aerec_result;   /* an evaluation result (immutable) */
-/* (and aerec_probe, a probe report: see the probes section) */
+/* (and aerec_probe / aerec_selection, probe and selection reports: see the Theory sections) */
 
 /* Default marker for integer and float configuration fields. */
 #define AEREC_DEFAULT (-1)
@@ -130,7 +130,10 @@ enum {
     AEREC_STRUCT_RESULT_INFO = 12,
     AEREC_STRUCT_BLAS_INFO = 13,
     AEREC_STRUCT_PROBE_CONFIG = 14,
-    AEREC_STRUCT_PROBE_SCORES = 15
+    AEREC_STRUCT_PROBE_SCORES = 15,
+    AEREC_STRUCT_SELECTION_CONFIG = 16,
+    AEREC_STRUCT_SELECTION_PROGRESS = 17,
+    AEREC_STRUCT_SELECTION_SUMMARY = 18
 };
 /* sizeof the struct as this library was built, or 0 for an unknown id (never fails). */
 int64_t aerec_struct_size(int which);
@@ -612,12 +615,81 @@ int aerec_probe_scores_get(const aerec_probe *probe, aerec_probe_scores *out);
 int aerec_probe_json(const aerec_probe *probe, char *buf, size_t capacity, size_t *needed);
 int aerec_probe_free(aerec_probe *probe);
 
-/* ------------------------------------------------------------------------------------- TODO
- * Activation selection (theory plus validation) is not exported yet: the Theory layer has the
- * probes and the activation families, but no selection procedure so far. Planned:
- *     int aerec_select_activation(const aerec_split *split, const aerec_model_config *base,
- *                                 const char *const *candidates, int64_t n, ..., aerec_result **out);
- * ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ activation selection (Theory) */
+/* Chooses a latent activation for one model on one split with an EQUAL budget per candidate: a
+ * learning-rate x L2 grid tuned on the validation users (seeded with tuning_seed), then one run per
+ * seed at the chosen point, each evaluated on validation and test users and probed for P1-P3. The
+ * recommendation is the best activation by mean validation metric ("measurement"); when that one
+ * is not sigmoid-like, a paired t-test on the validation users decides between it and the best
+ * sigmoid-like candidate (the theory's choice): without a significant difference the theory's
+ * choice stands. Every run trains a model: budget len(candidates) x runs per candidate fits. */
+
+typedef struct aerec_selection aerec_selection; /* a selection report (immutable) */
+
+typedef struct aerec_selection_config {
+    uint64_t struct_size;
+    const char *candidates;        /* comma-separated activations (NULL: sigmoid,hard_sigmoid,softsign01,tanh,relu,identity) */
+    const char *learning_rates;    /* comma-separated (NULL: "0.001,0.003") */
+    const char *regularizations;   /* comma-separated L2 grid (NULL: the model's; Mult-DAE "0.001,0.01") */
+    const char *seeds;             /* comma-separated seeds of the final runs (NULL: "1,2,3") */
+    uint64_t tuning_seed;          /* seed of the grid runs (1) */
+    const char *selection_metric;  /* NULL: "ndcg@100" ("rmse" for AutoRec) */
+    const char *reported_metrics;  /* NULL: "ndcg@100,recall@20" ("rmse,mae" for AutoRec) */
+    double significance_level;     /* -1.0: 0.05 */
+    const aerec_probe_config *probe; /* the probes of every final run (NULL: defaults) */
+} aerec_selection_config;
+
+/* Fills `config` with the defaults (NULL lists, tuning seed 1, significance AEREC_DEFAULT). */
+int aerec_selection_config_init(aerec_selection_config *config);
+
+/* What the progress callback receives after every trained run. */
+typedef struct aerec_selection_progress {
+    uint64_t struct_size;
+    int64_t phase;              /* 0: tuning (grid), 1: final (seeds) */
+    int64_t completed;          /* runs finished so far */
+    int64_t total;              /* runs in all */
+    double learning_rate;
+    double regularization;
+    uint64_t seed;
+    double validation;          /* the run's validation value of the selection metric */
+    double seconds;
+    char activation[48];
+    char line[256];             /* "[7/48] tuning sigmoid lr 0.003 reg 0.01 seed 1: ndcg@100 0.4123 (12.3 s)" */
+} aerec_selection_progress;
+
+typedef void (*aerec_selection_callback)(const aerec_selection_progress *progress, void *user_data);
+
+/* Runs the selection on `split` (which needs validation users). base: the model (kind and every
+ * setting but the activation, learning rate, L2 and seed, which the selection sets per run); its
+ * kind must be an autoencoder. config NULL: the defaults. progress may be NULL; it reports, it
+ * cannot stop the selection (the Theory layer's selection has no cancellation). */
+int aerec_select_activation(const aerec_split *split, const aerec_model_config *base,
+                            const aerec_selection_config *config, aerec_selection_callback progress, void *user_data,
+                            aerec_selection **out);
+
+typedef struct aerec_selection_summary {
+    uint64_t struct_size;
+    int64_t theory_agrees;      /* the measured best is sigmoid-like */
+    int64_t candidates;
+    int64_t runs;               /* trained runs in all */
+    double seconds;
+    char recommended[48];       /* the recommended activation */
+    char measured_best[48];     /* the best by mean validation metric */
+    char basis[32];             /* "theory and measurement", "theory", "measurement", "measurement only" */
+} aerec_selection_summary;
+
+int aerec_selection_summary_get(const aerec_selection *selection, aerec_selection_summary *out);
+
+/* Report formats for aerec_selection_render: */
+enum {
+    AEREC_REPORT_JSON = 0,         /* everything, per-user values included */
+    AEREC_REPORT_JSON_COMPACT = 1, /* without per-user values */
+    AEREC_REPORT_MARKDOWN = 2,     /* tables for docs/results.md */
+    AEREC_REPORT_SVG = 3           /* a self-contained chart */
+};
+/* The report as one NUL-terminated string, with the buffer rules of aerec_dataset_ids. */
+int aerec_selection_render(const aerec_selection *selection, int format, char *buf, size_t capacity, size_t *needed);
+int aerec_selection_free(aerec_selection *selection);
 
 /* ------------------------------------------------------------------------------ layout checks */
 #if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || (defined(__cplusplus) && __cplusplus >= 201103L)
@@ -654,6 +726,12 @@ AEREC_STATIC_ASSERT(sizeof(aerec_probe_scores) == 240 && offsetof(aerec_probe_sc
                     offsetof(aerec_probe_scores, p1_passed) == 88 && offsetof(aerec_probe_scores, p2_passed) == 128 &&
                     offsetof(aerec_probe_scores, p3_passed) == 184 &&
                     offsetof(aerec_probe_scores, p3_zero_maps_to_zero) == 232, "aerec_probe_scores layout");
+AEREC_STATIC_ASSERT(sizeof(aerec_selection_config) == 80 && offsetof(aerec_selection_config, tuning_seed) == 40 &&
+                    offsetof(aerec_selection_config, probe) == 72, "aerec_selection_config layout");
+AEREC_STATIC_ASSERT(sizeof(aerec_selection_progress) == 376 && offsetof(aerec_selection_progress, activation) == 72 &&
+                    offsetof(aerec_selection_progress, line) == 120, "aerec_selection_progress layout");
+AEREC_STATIC_ASSERT(sizeof(aerec_selection_summary) == 168 && offsetof(aerec_selection_summary, recommended) == 40 &&
+                    offsetof(aerec_selection_summary, basis) == 136, "aerec_selection_summary layout");
 #undef AEREC_STATIC_ASSERT
 #endif
 

@@ -25,6 +25,9 @@ enum StructSize {
     static let blasInfo = 136
     static let probeConfig = 112
     static let probeScores = 240
+    static let selectionConfig = 80
+    static let selectionProgress = 376
+    static let selectionSummary = 168
 
     static func of(_ which: Int32) -> Int {
         switch which {
@@ -43,6 +46,9 @@ enum StructSize {
         case 13: return blasInfo
         case 14: return probeConfig
         case 15: return probeScores
+        case 16: return selectionConfig
+        case 17: return selectionProgress
+        case 18: return selectionSummary
         default: return 0
         }
     }

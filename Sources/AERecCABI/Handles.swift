@@ -7,7 +7,7 @@ import Synchronization
 
 /// The kinds of object behind handles (stored in the handle's bits).
 enum HandleKind: UInt8, Sendable {
-    case dataset = 0x31, split = 0x32, model = 0x33, result = 0x34, probe = 0x35
+    case dataset = 0x31, split = 0x32, model = 0x33, result = 0x34, probe = 0x35, selection = 0x36
 
     var name: String {
         switch self {
@@ -16,6 +16,7 @@ enum HandleKind: UInt8, Sendable {
         case .model: return "model"
         case .result: return "result"
         case .probe: return "probe"
+        case .selection: return "selection"
         }
     }
 }

@@ -110,6 +110,12 @@ static int on_epoch(const aerec_epoch_report *r, void *user_data) {
     return s->calls >= s->stop_after;
 }
 
+static void on_selection_progress(const aerec_selection_progress *p, void *user_data) {
+    int *calls = user_data;
+    (*calls)++;
+    if (p->completed != *calls || p->line[0] != '[') *calls = -1000; /* checked by the caller */
+}
+
 /* ------------------------------------------------------------------------- threads */
 
 typedef struct {
@@ -617,6 +623,57 @@ static void test_training(const char *data_path) {
     pc.epsilon = NAN;
     FAILS(aerec_model_probe(m, NULL, &pc, &probe2), AEREC_ERR_INVALID_ARGUMENT);
     OK(aerec_probe_free(probe));
+
+    /* activation selection: 2 candidates x (1 grid point, seed 1 reused) = 2 runs */
+    aerec_selection_config sel;
+    OK(aerec_selection_config_init(&sel));
+    sel.candidates = "sigmoid, tanh";
+    sel.learning_rates = "0.001";
+    sel.regularizations = "0.01";
+    sel.seeds = "1";
+    aerec_probe_config spc;
+    OK(aerec_probe_config_init(&spc));
+    spc.users = 100;
+    spc.samples = 100;
+    spc.anchors = 10;
+    spc.item_probes = 20;
+    sel.probe = &spc;
+    aerec_model_config base;
+    OK(aerec_model_config_init(&base, AEREC_MODEL_MULT_DAE));
+    base.epochs = 2;
+    base.latent = 32;
+    int progress_calls = 0;
+    aerec_selection *sr = NULL;
+    OK(aerec_select_activation(s, &base, &sel, on_selection_progress, &progress_calls, &sr));
+    aerec_selection_summary ss = {.struct_size = sizeof ss};
+    OK(aerec_selection_summary_get(sr, &ss));
+    CHECK(ss.candidates == 2 && ss.runs == 2 && progress_calls == 2 &&
+              (strcmp(ss.recommended, "sigmoid") == 0 || strcmp(ss.recommended, "tanh") == 0) && ss.basis[0] != '\0',
+          "selection: %lld candidates, %lld runs, %d progress calls, recommended %s (%s)", (long long)ss.candidates,
+          (long long)ss.runs, progress_calls, ss.recommended, ss.basis);
+    size_t md_needed = 0;
+    OK(aerec_selection_render(sr, AEREC_REPORT_MARKDOWN, NULL, 0, &md_needed));
+    char *md = malloc(md_needed);
+    OK(aerec_selection_render(sr, AEREC_REPORT_MARKDOWN, md, md_needed, &md_needed));
+    CHECK(strstr(md, "sigmoid") != NULL && strstr(md, "tanh") != NULL, "markdown names the candidates");
+    free(md);
+    FAILS(aerec_selection_render(sr, 7, NULL, 0, &md_needed), AEREC_ERR_INVALID_ARGUMENT);
+    aerec_selection *bad_sel = NULL;
+    sel.candidates = "sigmod";
+    FAILS(aerec_select_activation(s, &base, &sel, NULL, NULL, &bad_sel), AEREC_ERR_INVALID_ARGUMENT);
+    sel.candidates = "sigmoid,,tanh";
+    FAILS(aerec_select_activation(s, &base, &sel, NULL, NULL, &bad_sel), AEREC_ERR_INVALID_ARGUMENT);
+    sel.candidates = "sigmoid";
+    sel.learning_rates = "nan";
+    FAILS(aerec_select_activation(s, &base, &sel, NULL, NULL, &bad_sel), AEREC_ERR_INVALID_ARGUMENT);
+    sel.learning_rates = "0.001";
+    sel.significance_level = 3;
+    FAILS(aerec_select_activation(s, &base, &sel, NULL, NULL, &bad_sel), AEREC_ERR_INVALID_ARGUMENT);
+    sel.significance_level = AEREC_DEFAULT;
+    base.kind = AEREC_MODEL_EASE;
+    FAILS(aerec_select_activation(s, &base, &sel, NULL, NULL, &bad_sel), AEREC_ERR_INVALID_ARGUMENT);
+    OK(aerec_selection_free(sr));
+    FAILS(aerec_selection_summary_get(sr, &ss), AEREC_ERR_STALE_HANDLE);
 
     /* EASE: no encoder */
     aerec_model_config ec;

@@ -37,6 +37,7 @@ from .models import (
     UserRecommendations,
     load,
 )
+from .selection import SelectionProgress, SelectionReport, select_activation
 from .split import HeldOut, Split
 
 _load_library()
@@ -46,8 +47,9 @@ abi_version: int = _load_library().aerec_abi_version()
 
 __all__ = [
     "AERecError", "AutoRec", "CDAE", "Dataset", "EASE", "EpochReport", "EvaluationResult", "FitSummary", "HeldOut",
-    "MetricValue", "MultDAE", "MultVAE", "Popularity", "ProbeReport", "Recommendations", "Recommender", "Split", "UserRecommendations", "blas_info",
-    "datasets", "library_path", "load", "metrics", "select_activation", "split", "__version__", "abi_version",
+    "MetricValue", "MultDAE", "MultVAE", "Popularity", "ProbeReport", "Recommendations", "Recommender",
+    "SelectionProgress", "SelectionReport", "Split", "UserRecommendations", "abi_version", "blas_info", "datasets",
+    "library_path", "load", "metrics", "select_activation", "split", "__version__",
 ]
 
 
@@ -62,10 +64,3 @@ def blas_info() -> dict[str, Any]:
     return {"core": b.core.decode(), "threads": b.threads, "is_fallback": bool(b.is_fallback),
             "recommended_coretype": b.recommended_coretype.decode() or None, "simd_level": b.simd_level.decode(),
             "coretype_env": b.coretype_env.decode() or None}
-
-
-def select_activation(*args: Any, **kwargs: Any) -> Any:
-    """Selects a latent activation from theory (P1–P3 probes) plus validation. Pending: AERec's
-    Theory layer has the probes (``Recommender.probe``) but no selection procedure yet."""
-    raise NotImplementedError("select_activation is not available yet: the AERec Theory layer has no "
-                              "selection procedure so far (the probes are: Recommender.probe)")

@@ -219,10 +219,32 @@ class ProbeScores(_Sized):
                 ("p3_zero_maps_to_zero", c_int64)]
 
 
+class SelectionConfig(_Sized):
+    _fields_ = [("struct_size", c_uint64), ("candidates", c_char_p), ("learning_rates", c_char_p),
+                ("regularizations", c_char_p), ("seeds", c_char_p), ("tuning_seed", c_uint64),
+                ("selection_metric", c_char_p), ("reported_metrics", c_char_p), ("significance_level", c_double),
+                ("probe", POINTER(ProbeConfig))]
+
+
+class SelectionProgressStruct(_Sized):
+    _fields_ = [("struct_size", c_uint64), ("phase", c_int64), ("completed", c_int64), ("total", c_int64),
+                ("learning_rate", c_double), ("regularization", c_double), ("seed", c_uint64),
+                ("validation", c_double), ("seconds", c_double), ("activation", c_char * 48), ("line", c_char * 256)]
+
+
+class SelectionSummary(_Sized):
+    _fields_ = [("struct_size", c_uint64), ("theory_agrees", c_int64), ("candidates", c_int64), ("runs", c_int64),
+                ("seconds", c_double), ("recommended", c_char * 48), ("measured_best", c_char * 48),
+                ("basis", c_char * 32)]
+
+
+SELECTION_CALLBACK = ctypes.CFUNCTYPE(None, POINTER(SelectionProgressStruct), c_void_p)
+
 # struct id (aerec_struct_size) -> ctypes class, checked when the library loads
 _STRUCT_IDS = {1: CSR, 2: Filter, 3: DatasetInfo, 4: MatrixInfo, 5: SplitConfig, 6: SplitInfo, 7: ModelConfig,
                8: EpochReportStruct, 9: FitSummary, 10: ModelInfo, 11: MetricValueStruct, 12: ResultInfo,
-               13: BLASInfo, 14: ProbeConfig, 15: ProbeScores}
+               13: BLASInfo, 14: ProbeConfig, 15: ProbeScores, 16: SelectionConfig, 17: SelectionProgressStruct,
+               18: SelectionSummary}
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, POINTER(EpochReportStruct), c_void_p)
 
@@ -292,6 +314,12 @@ _PROTOTYPES: dict[str, tuple[Any, list]] = {
     "aerec_probe_scores_get": (c_int, [_h, POINTER(ProbeScores)]),
     "aerec_probe_json": (c_int, [_h, c_void_p, c_size_t, POINTER(c_size_t)]),
     "aerec_probe_free": (c_int, [_h]),
+    "aerec_selection_config_init": (c_int, [POINTER(SelectionConfig)]),
+    "aerec_select_activation": (c_int, [_h, POINTER(ModelConfig), POINTER(SelectionConfig), SELECTION_CALLBACK,
+                                        c_void_p, _hp]),
+    "aerec_selection_summary_get": (c_int, [_h, POINTER(SelectionSummary)]),
+    "aerec_selection_render": (c_int, [_h, c_int, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "aerec_selection_free": (c_int, [_h]),
 }
 
 # ------------------------------------------------------------------------------------ locating

@@ -105,6 +105,7 @@ class Recommender(Handle):
         c.seed, c.threads = int(seed), int(threads)
         c.validation_metric = self._metric_bytes
         super().__init__(_lib.new_handle("aerec_model_create", ctypes.byref(c)))
+        self._config: Optional[_lib.ModelConfig] = c  # the base of select_activation
         self.epochs = epochs
         self.threads = threads
         self.seed = seed
@@ -119,7 +120,7 @@ class Recommender(Handle):
         Handle.__init__(self, handle)
         info = self.info
         self.epochs, self.threads, self.seed = None, 2, None
-        self._loaded, self._train = True, None
+        self._loaded, self._train, self._config = True, None, None
         self.history_, self.fit_summary_ = [], None
         self._kind_loaded = int(info.kind)
         return self

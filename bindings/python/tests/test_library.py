@@ -138,6 +138,3 @@ def test_header_exports_and_bindings_agree() -> None:
         assert declared == exported, declared ^ exported
 
 
-def test_pending_selection_is_explicit() -> None:
-    with pytest.raises(NotImplementedError, match="selection"):
-        aerec.select_activation()
