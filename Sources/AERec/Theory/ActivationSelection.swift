@@ -121,7 +121,7 @@ public struct ActivationSelection: Sendable, Codable, Equatable {
         var completed = 0
         var runs: [SelectionRun] = []
         var grids: [String: [GridPoint]] = [:]
-        let evaluator = Evaluator(metrics: metrics, batchSize: base.batchSize ?? 500, threads: base.threads)
+        let evaluator = Evaluator(metrics: metrics, batchSize: base.resolvedBatchSize, threads: base.threads)
 
         for activation in candidates {
             // 1. tuning
@@ -218,7 +218,7 @@ public struct ActivationSelection: Sendable, Codable, Equatable {
         config.learningRate = lr
         config.lambda = reg
         config.seed = seed
-        let batch = config.batchSize ?? 500
+        let batch = config.resolvedBatchSize
         let batchesPerEpoch = (split.train.rowCount + batch - 1) / batch
         let m = try ModelFactory.make(config, itemCount: split.train.columnCount, userCount: split.train.rowCount,
                                       batchesPerEpoch: batchesPerEpoch)

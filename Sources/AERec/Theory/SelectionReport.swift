@@ -253,7 +253,7 @@ public struct SelectionReport: Sendable, Codable, Equatable {
         var lines: [String] = []
         lines.append("### \(title ?? "\(model): latent activation selection\(label.map { " on \($0)" } ?? "")")")
         lines.append("")
-        lines.append("Grid lr ∈ {\(s.learningRates.map { formatProperty($0) }.joined(separator: ", "))} × reg ∈ {\(s.resolvedRegularizations.map { formatProperty($0) }.joined(separator: ", "))} chosen on validation \(key) (seed \(s.tuningSeed)), then seeds {\(s.seeds.map(String.init).joined(separator: ", "))}; \(s.runsPerCandidate) runs per activation, ≤ \(s.base.resolvedEpochs) epochs, patience \(s.base.patience.map(String.init) ?? "20"). Intervals: 95 %, across seeds (Student t) and across users (normal, seed-averaged per-user values).")
+        lines.append("Grid lr ∈ {\(s.learningRates.map { formatProperty($0) }.joined(separator: ", "))} × reg ∈ {\(s.resolvedRegularizations.map { formatProperty($0) }.joined(separator: ", "))} chosen on validation \(key) (seed \(s.tuningSeed)), then seeds {\(s.seeds.map(String.init).joined(separator: ", "))}; \(s.runsPerCandidate) runs per activation, \(s.base.patience.map { $0 >= s.base.resolvedEpochs } ?? false ? "\(s.base.resolvedEpochs) epochs each (no early stopping), best validation epoch kept" : "≤ \(s.base.resolvedEpochs) epochs, early-stopping patience \(s.base.patience.map(String.init) ?? "20")"). Intervals: 95 %, across seeds (Student t) and across users (normal, seed-averaged per-user values).")
         lines.append("")
         var header = "| activation | family | theory | lr | reg | val \(key) | test \(key) (seeds) | test \(key) (users)"
         if let second { header += " | test \(second)" }
