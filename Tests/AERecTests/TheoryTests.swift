@@ -88,7 +88,7 @@ struct ActivationFamilyTests {
         #expect(leaky.family == .other && leaky.verdict == .notCovered)
         #expect(leaky.properties.zeroSet == .origin)
         #expect(abs(leaky.properties.leftTailSlope - 0.01) < 1e-6)
-        #expect(leaky.misses["relu-like"]!.contains { $0.contains("small but not zero") })
+        #expect(leaky.misses["relu-like"]!.contains { $0.contains("0.01·x on the left: small but never zero") })
         #expect(leaky.reason.contains("non-zero pre-activations stay non-zero"))
         // ELU and SELU: f(0) = 0, bounded below (−1, −λα), unbounded above, not odd, zero only at 0.
         for (a, lower) in [(Activation.elu, Float(-1)), (.selu, Float(-1.0507009873554805 * 1.6732632423543772))] {
@@ -109,6 +109,9 @@ struct ActivationFamilyTests {
         #expect(!sw.properties.monotone && !sw.properties.nonNegative)
         #expect(abs(sw.properties.minimum + 0.27846) < 1e-3)
         #expect(sw.properties.zeroSet == .origin)
+        #expect(sw.misses["relu-like"]!.contains { $0.contains("never reaches it") })
+        // ELU's tail flattens at −1: no "small leak" remark
+        #expect(!Activation.elu.classify().reason.contains("small but never zero"))
     }
 
     @Test("the classifier measures: a rule change would change the verdicts")

@@ -106,6 +106,9 @@ public struct ActivationProperties: Sendable, Codable, Equatable {
     /// f(−20)/(−20) and f(20)/20: the slope of the tails (leaky ReLU's left slope is 0.01).
     public var leftTailSlope: Float
     public var rightTailSlope: Float
+    /// f′(−20): equal to the left tail slope when the left tail is linear (leaky ReLU), ≈ 0 when f
+    /// flattens out (ELU, sigmoid).
+    public var leftTailDerivative: Float
     /// f stops growing (resp. decreasing) far out: |f(±10³⁰) − f(±10¹⁵)| ≤ 10⁻³·(1 + |f(±10¹⁵)|) and finite.
     public var boundedAbove: Bool
     public var boundedBelow: Bool
@@ -229,6 +232,7 @@ public enum ActivationClassifier {
             valueAtZero: f(0), derivativeAtZero: f.derivative(0), minimum: minimum, maximum: maximum,
             limitAtMinusInfinity: f(-1e30), limitAtPlusInfinity: f(1e30),
             leftTailSlope: f(-gridRadius) / -gridRadius, rightTailSlope: f(gridRadius) / gridRadius,
+            leftTailDerivative: f.derivative(-gridRadius),
             boundedAbove: boundedAbove, boundedBelow: boundedBelow, monotone: monotone, odd: odd,
             nonNegative: nonNegative, positive: positive, isIdentity: isIdentity, zeroSet: zeroSet,
             zeroSetBoundary: boundary, gridPoints: xs.count, gridRange: -gridRadius...gridRadius)
@@ -244,8 +248,12 @@ public enum ActivationClassifier {
         let halfLine = p.zeroSet == .leftHalfLine || p.zeroSet == .rightHalfLine
         if !halfLine {
             var s = "no exact zero half-line (zero set: \(p.zeroSet))"
-            if p.leftTailSlope != 0 && p.zeroSet != .leftHalfLine && abs(p.leftTailSlope) < 0.1 {
-                s += "; left tail slope \(fmt(p.leftTailSlope)) is small but not zero"
+            let leftValue = -gridRadius * p.leftTailSlope
+            let linearTail = abs(p.leftTailDerivative - p.leftTailSlope) <= 1e-3 * abs(p.leftTailSlope)
+            if p.leftTailSlope != 0 && linearTail && abs(p.leftTailSlope) < 0.1 {
+                s += "; f(x) = \(fmt(p.leftTailSlope))·x on the left: small but never zero"
+            } else if leftValue != 0 && abs(leftValue) < 1e-3 {
+                s += "; f → 0 as x → −∞ but never reaches it (f(−20) = \(String(leftValue)))"
             }
             relu.append(s)
         } else if let c = p.zeroSetBoundary, c != 0 {
