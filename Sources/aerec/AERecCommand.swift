@@ -25,7 +25,7 @@ struct AERecCommand: ParsableCommand {
               aerec doctor
             """,
         version: AERecVersion.string,
-        subcommands: [Demo.self, Train.self, Evaluate.self, Recommend.self, Probe.self, SplitCommand.self, Info.self, Bench.self,
+        subcommands: [Demo.self, Train.self, Evaluate.self, Recommend.self, Probe.self, SelectActivation.self, SplitCommand.self, Info.self, Bench.self,
                       Doctor.self]
     )
 

@@ -21,10 +21,12 @@ nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
 /// First Ctrl-C: stop after the current epoch (the best epoch is kept, evaluated and saved);
 /// second Ctrl-C: the default action.
 func installInterruptHandler() {
-    signal(SIGINT) { _ in
+    let previous = signal(SIGINT) { _ in
         interruptRequested = 1
         signal(SIGINT, SIG_DFL)
     }
+    // started with SIGINT ignored (e.g. in the background of a non-interactive shell): keep it so
+    if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { signal(SIGINT, SIG_IGN) }
 }
 
 /// Reads and filters the data, with a phase line.

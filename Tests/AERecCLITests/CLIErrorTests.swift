@@ -81,6 +81,9 @@ struct CLIErrorTests {
         expectFailure(try CLI.run(["train", "--model", "ease"]), status: 2, contains: ["no data"])
         expectFailure(try CLI.run(["frobnicate"]), status: 2, contains: ["frobnicate"])
         expectFailure(try CLI.run(["recommend", dir + "/x.aerec"]), status: 2, contains: ["--user"])
+        expectFailure(try CLI.run(["select-activation", "--data", data, "--model", "ease"]), status: 2,
+                      contains: ["autoencoder", "ease"])
+        expectFailure(try CLI.run(["select-activation", "--data", data, "--lr", "fast"]), status: 2, contains: ["--lr", "fast"])
     }
 
     @Test("filters that leave nothing → 3")

@@ -59,9 +59,10 @@ enum CLI {
         return builds.max { mtime($0) < mtime($1) }
     }()
 
-    /// Runs `aerec args…` with `environment` added to this process's environment.
+    /// Runs `aerec args…` with `environment` added to this process's environment. With
+    /// `interruptAfter`, sends SIGINT once standard error contains that text.
     static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil,
-                    timeout: TimeInterval = 120) throws -> Result {
+                    timeout: TimeInterval = 120, interruptAfter: String? = nil) throws -> Result {
         guard let binary else {
             throw CLIError.noBinary("no aerec binary: run `swift build --product aerec` (or `make test`), or set AEREC_BIN")
         }
@@ -85,16 +86,25 @@ enum CLI {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
+        var interrupted = false
         while p.isRunning {
-            if Date() > deadline { p.terminate(); break }
+            if Date() > deadline { kill(p.processIdentifier, SIGKILL); break }
+            if let marker = interruptAfter, !interrupted,
+               CLI.readText(errPath).contains(marker) {
+                p.interrupt()
+                interrupted = true
+            }
             usleep(5_000)
         }
         p.waitUntilExit()
         try out.close()
         try err.close()
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return Result(status: p.terminationStatus, stdout: readText(outPath), stderr: readText(errPath))
+    }
+
+    /// A file's bytes as UTF-8 text (invalid sequences repaired), "" when unreadable.
+    static func readText(_ path: String) -> String {
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// A fresh temporary directory.

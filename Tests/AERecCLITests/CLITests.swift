@@ -9,7 +9,8 @@ struct CLITests {
 
     @Test("every subcommand has --help with examples")
     func help() throws {
-        for sub in ["demo", "train", "evaluate", "recommend", "probe", "split", "info", "bench", "doctor"] {
+        for sub in ["demo", "train", "evaluate", "recommend", "probe", "select-activation", "split", "info", "bench",
+                    "doctor"] {
             let r = try CLI.run([sub, "--help"])
             #expect(r.status == 0, "\(sub) --help: \(r.stderr)")
             #expect(r.stdout.contains("Examples:"), "\(sub) --help has no examples")
@@ -177,6 +178,42 @@ struct CLITests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("\r\u{1B}[2K"), "no in-place redraw")
         #expect(r.stderr.contains("█") && r.stderr.contains("ETA") && r.stderr.contains("val ndcg@100"))
+    }
+
+    @Test("Ctrl-C stops training after the current epoch; the best epoch is still evaluated and saved")
+    func interrupt() throws {
+        let dir = try CLI.tempDirectory("sigint")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try CLI.smallDataset(in: dir)
+        let r = try CLI.run(["train", "--data", data, "--model", "mult-dae", "--epochs", "1000000", "--patience", "1000000",
+                             "--latent", "8", "--heldout-users", "10", "--out", dir + "/run", "--json"],
+                            interruptAfter: " 3/1000000 ")
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try r.json()
+        #expect(j["stopped_by_interrupt"] as? Bool == true)
+        #expect((j["epochs_run"] as? Int).map { $0 >= 3 && $0 < 1000000 } == true)
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/model.aerec"))
+        #expect(r.stderr.contains("stopped by Ctrl-C"))
+    }
+
+    @Test("select-activation: equal-budget study with progress per run, report files, recommendation")
+    func selectActivation() throws {
+        let dir = try CLI.tempDirectory("select")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try CLI.smallDataset(in: dir)
+        let r = try CLI.run(["select-activation", "--data", data, "--heldout-users", "10", "--model", "mult-dae",
+                             "--candidates", "sigmoid,tanh", "--lr", "0.01", "--reg", "0.01", "--seeds", "1",
+                             "--epochs", "2", "--latent", "8", "--out", dir + "/sel", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try r.json()
+        let rec = try #require(j["recommendation"] as? [String: Any])
+        #expect(["sigmoid", "tanh"].contains(rec["activation"] as? String ?? ""))
+        #expect((j["activations"] as? [[String: Any]])?.count == 2)
+        #expect(r.stderrLines.filter { $0.contains("tuning") && $0.contains("/2]") }.count == 2, "\(r.stderr)")
+        for f in ["selection.json", "selection.md", "selection.svg"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/sel/" + f), "missing \(f)")
+        }
+        #expect(r.stdout.contains("Recommendation:"))
     }
 
     // MARK: - split, bench, demo
