@@ -86,3 +86,12 @@ bench-engine: build
 
 clean:
 	rm -rf .build
+
+# The activation study (issue 4): every dataset × model × latent activation with an equal tuning
+# budget and 5 seeds, probed for P1–P3; writes docs/results.md and docs/figures/*.svg from
+# bench/study/results/*.json. Two single-threaded workers share the cells; an interrupted study
+# resumes (STUDY_FORCE=1 reruns every cell, STUDY_CELLS=ml-100k runs one dataset's cells).
+# About 2 h on an idle 2-core machine (see docs/results.md for the measured time).
+.PHONY: study
+study:
+	bench/study/run.sh
