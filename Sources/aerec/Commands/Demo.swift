@@ -17,7 +17,7 @@ struct Demo: ParsableCommand {
             Examples:
               aerec demo
               aerec demo --activations sigmoid,tanh,relu --epochs 100
-              aerec demo --user 1204 --out runs/demo
+              aerec demo --user 100 --out runs/demo
               aerec demo --data ../shared/data/ml-100k/ratings.tsv.gz \\
                          --threshold 3.5 --json
             """
@@ -57,6 +57,9 @@ struct Demo: ParsableCommand {
             output.note("aerec demo: Mult-DAE with a \(acts.map(\.name).joined(separator: " / ")) latent on \(isBuiltin ? "the built-in MovieTweetings 10-core" : base.dataPath)")
             let dataset = try loadData(base, output: output)
             let split = try makeSplit(dataset, base, output: output)
+            if let user, split.userIDs.index(of: user) == nil {
+                throw AERecError.data("user '\(user)' is not in \(base.dataPath) (\(grouped(split.userIDs.count)) users)")
+            }
 
             var runs: [(label: String, run: RunOutcome)] = []
             var configs: [(String, ExperimentConfiguration)] = acts.map { a in
