@@ -2,7 +2,7 @@
 #
 #   make demo    the main job on the built-in dataset
 #   make test    every test (Swift kernels + library, C ABI, Python, CLI end-to-end)
-#   make bench   kernel benchmark -> bench/results/kernels.json
+#   make bench   performance suite -> bench/results/report.md + *.json (BENCH_QUICK=1: a few minutes)
 #
 # OpenBLAS trap: Debian's OpenBLAS 0.3.21 falls back to a slow generic core on recent CPUs unless
 # OPENBLAS_CORETYPE is set before it loads. The aerec CLI re-executes itself with the right value;
@@ -18,7 +18,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker nodelet
 AEREC        := $(RELEASE_DIR)/aerec
 BLAS_ENV      = eval "$$($(AEREC) doctor --export)"
 
-.PHONY: all build lib demo test test-swift test-c test-python test-pip test-example bench bench-engine doctor clean
+.PHONY: all build lib demo test test-swift test-c test-python test-pip test-example bench bench-kernels bench-engine doctor clean
 
 all: build
 
@@ -77,7 +77,14 @@ test-example: build
 	cd examples/SwiftQuickstart && $(SWIFT) build -c release
 	cd examples/SwiftQuickstart && .build/release/SwiftQuickstart
 
+# The performance suite (issue 7, docs/performance.md): every figure a ratio against a reference
+# measured in the same run (numpy epochs, numpy float64 EASE, numpy top-k, the analytic memory
+# minimum, the CLI), with the SGEMM rate and load average beside it. BENCH_QUICK=1: smaller problems.
 bench: build
+	$(BLAS_ENV); $(PYTHON) bench/perf.py
+
+# Kernel micro-benchmarks (SGEMM, CSR x dense, top-k, activations) -> bench/results/kernels.json
+bench-kernels: build
 	$(BLAS_ENV); $(PYTHON) bench/kernels.py
 
 # AERec against numpy references on the same exported splits -> bench/results/engine.{json,md}

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""One measurement of the performance suite, run in its own process by bench/perf.py.
+
+    python3 bench/perf_tasks.py TASK [options]      -> one JSON object on the last stdout line
+
+Each task loads its own data (bench/perfdata.py: deterministic variants of gowalla's given split),
+so AERec (libaerec.so through the Python package, i.e. ctypes over the C ABI) and the numpy
+references never share a process: their OpenBLAS thread pools would otherwise compete. Every
+AERec task measures the machine's SGEMM rate (aek_sgemm 2048^3 through libaerec's OpenBLAS, same
+thread count) before and after its timed work, so each ratio has its rate beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes as C
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "reference"))
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+os.environ.setdefault("AERECLIB_PATH", str(ROOT / ".build" / "release" / "libaerec.so"))
+
+import perfdata  # noqa: E402
+
+K_TOP = 100
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def aerec_lib() -> C.CDLL:
+    lib = C.CDLL(os.environ["AERECLIB_PATH"])
+    lib.aek_blas_corename.restype = C.c_char_p
+    lib.aek_sgemm.argtypes = [C.c_int, C.c_int, C.c_int64, C.c_int64, C.c_int64, C.c_float, C.c_void_p, C.c_int64,
+                              C.c_void_p, C.c_int64, C.c_float, C.c_void_p, C.c_int64]
+    lib.aek_blas_set_num_threads.argtypes = [C.c_int]
+    return lib
+
+
+def sgemm_gflops(threads: int, n: int = 2048, repeat: int = 3) -> float:
+    """AERec's SGEMM rate (libaerec's OpenBLAS, `threads` threads): median of `repeat` after a warm-up."""
+    lib = aerec_lib()
+    lib.aek_blas_set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    Cm = np.zeros((n, n), np.float32)
+    ts = []
+    for i in range(repeat + 1):
+        t0 = time.perf_counter()
+        lib.aek_sgemm(0, 0, n, n, n, 1.0, A.ctypes.data, n, B.ctypes.data, n, 0.0, Cm.ctypes.data, n)
+        if i:
+            ts.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / statistics.median(ts) / 1e9
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matrix(args) -> sp.csr_matrix:
+    return perfdata.variant(args.data, users=args.users, users_factor=args.users_factor,
+                            items_factor=args.items_factor)
+
+
+def topk_lists(S: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray:
+    """numpy's top-k with seen items excluded: argpartition + sort (ties: lower item first)."""
+    s = np.array(S, copy=True)
+    s[np.repeat(np.arange(s.shape[0]), np.diff(seen.indptr)), seen.indices] = -np.inf
+    part = np.argpartition(-s, k, axis=1)[:, :k]
+    top = np.take_along_axis(s, part, axis=1)
+    order = np.argsort(-top, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+# ------------------------------------------------------------------------------------------- epochs
+def task_aerec_epoch(args) -> dict:
+    import aerec
+    X = matrix(args)
+    cls = {"mult-dae": aerec.MultDAE, "mult-vae": aerec.MultVAE}[args.model]
+    rate0 = sgemm_gflops(args.threads)
+    m = cls(epochs=args.epochs, threads=args.threads, seed=args.seed)
+    t0 = time.perf_counter()
+    m.fit(X, validation=False, progress=False)
+    wall = time.perf_counter() - t0
+    rate1 = sgemm_gflops(args.threads)
+    return {"users": X.shape[0], "items": X.shape[1], "nnz": int(X.nnz),
+            "batches": perfdata.batches_per_epoch(X.shape[0]),
+            "epoch_seconds": [r.train_seconds for r in m.history_], "fit_wall_seconds": wall,
+            "losses": [r.loss for r in m.history_], "sgemm_gflops": [rate0, rate1], "peak_rss_mb": peak_rss_mb()}
+
+
+def task_numpy_epoch(args) -> dict:
+    from epoch_numpy import Network, blas_info
+    X = matrix(args)
+    net = Network(args.model, X.shape[1], seed=args.seed)
+    times = [net.epoch(X) for _ in range(args.epochs)]
+    return {"users": X.shape[0], "items": X.shape[1], "nnz": int(X.nnz),
+            "batches": perfdata.batches_per_epoch(X.shape[0]), "epoch_seconds": times, "blas": blas_info(),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+# ------------------------------------------------------------------------------------------- EASE
+def sample_users(X: sp.csr_matrix, n: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.sort(rng.choice(X.shape[0], min(n, X.shape[0]), replace=False))
+
+
+def task_aerec_ease(args) -> dict:
+    import aerec
+    X = matrix(args)
+    rate0 = sgemm_gflops(args.threads)
+    fits, walls, lists = [], [], None
+    for rep in range(args.repeat):
+        m = aerec.EASE(lambda_=args.lam, threads=args.threads)
+        t0 = time.perf_counter()
+        m.fit(X, validation=False, progress=False)
+        walls.append(time.perf_counter() - t0)
+        fits.append(m.history_[0].train_seconds)
+        if rep == 0 and args.lists:
+            users = sample_users(X, args.sample)
+            lists = m.recommend(X[users], k=K_TOP, threads=args.threads).items
+            np.save(args.lists, lists)
+        del m
+    rate1 = sgemm_gflops(args.threads)
+    return {"items": X.shape[1], "users": X.shape[0], "nnz": int(X.nnz), "fit_seconds": fits,
+            "fit_wall_seconds": walls, "sgemm_gflops": [rate0, rate1], "peak_rss_mb": peak_rss_mb(),
+            "weights_mb": X.shape[1] ** 2 * 4 / 2 ** 20}
+
+
+def task_numpy_ease(args) -> dict:
+    from epoch_numpy import blas_info
+    from reference import ease
+    X = matrix(args)
+    fits, ident = [], None
+    for rep in range(args.repeat):
+        t0 = time.perf_counter()
+        score = ease(X, args.lam)
+        fits.append(time.perf_counter() - t0)
+        if rep == 0 and args.lists:
+            users = sample_users(X, args.sample)
+            Xu = X[users]
+            S = score(Xu)  # float64, as the peers score
+            want = topk_lists(S, Xu, K_TOP)
+            got = np.load(args.lists)
+            same = np.all(got == want, axis=1)
+            # a differing list is explained by a near-tie when the float64 scores of the two
+            # lists agree position by position to 1e-6 of the row's score scale
+            sg = np.take_along_axis(S, np.maximum(got, 0).astype(np.int64), axis=1)
+            sw = np.take_along_axis(S, want, axis=1)
+            scale = np.abs(sw).max(axis=1, keepdims=True) + 1e-30
+            tie = np.all(np.abs(sg - sw) <= 1e-6 * scale, axis=1)
+            ident = {"users": int(len(users)), "identical": int(same.sum()),
+                     "differing_only_by_near_ties": int((~same & tie).sum()),
+                     "differing": int((~same & ~tie).sum())}
+        del score
+    return {"items": X.shape[1], "users": X.shape[0], "fit_seconds": fits, "top100": ident, "blas": blas_info(),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+# ------------------------------------------------------------------------------------------- top-k
+def task_topk(args) -> dict:
+    """Top-100 of every user over the full catalogue, seen items excluded: aek_topk_rows vs numpy
+    argpartition + sort on the same float32 scores (pure-SVD scores X V V^T, rank 64)."""
+    from scipy.sparse.linalg import svds
+
+    class CSR(C.Structure):
+        _fields_ = [("n_rows", C.c_int64), ("n_cols", C.c_int64), ("indptr", C.c_void_p),
+                    ("indices", C.c_void_p), ("values", C.c_void_p)]
+
+    lib = aerec_lib()
+    lib.aek_topk_rows.argtypes = [C.c_int64, C.c_int64, C.c_void_p, C.c_int64, C.POINTER(CSR), C.c_int64,
+                                  C.c_void_p, C.c_void_p, C.c_void_p, C.c_int]
+    X = matrix(args)
+    _, _, Vt = svds(X.astype(np.float64), k=64, random_state=0)
+    Vt = Vt.astype(np.float32)
+    V = np.ascontiguousarray(Vt.T)
+    n_users = X.shape[0] if not args.max_users else min(args.max_users, X.shape[0])
+    t_np = np.zeros(args.repeat)
+    t_ae = np.zeros(args.repeat)
+    mismatched_rows = 0
+    idx = np.zeros((perfdata.BATCH, K_TOP), np.int32)
+    rate0 = sgemm_gflops(args.threads)
+    for lo in range(0, n_users, perfdata.BATCH):
+        Xb = X[lo:min(lo + perfdata.BATCH, n_users)]
+        Xb.sort_indices()
+        S = np.ascontiguousarray((Xb @ V) @ Vt, dtype=np.float32)
+        r = S.shape[0]
+        indptr = Xb.indptr.astype(np.int64)
+        indices = Xb.indices.astype(np.int32)
+        ex = CSR(r, X.shape[1], indptr.ctypes.data, indices.ctypes.data, None)
+        for rep in range(args.repeat):
+            t0 = time.perf_counter()
+            want = topk_lists(S, Xb, K_TOP)
+            t_np[rep] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            st = lib.aek_topk_rows(r, X.shape[1], S.ctypes.data, X.shape[1], C.byref(ex), K_TOP, idx.ctypes.data,
+                                   None, None, args.threads)
+            t_ae[rep] += time.perf_counter() - t0
+            assert st == 0
+            if rep == 0:
+                mismatched_rows += int((~np.all(idx[:r] == want, axis=1)).sum())
+    rate1 = sgemm_gflops(args.threads)
+    return {"users": n_users, "items": X.shape[1], "k": K_TOP, "numpy_seconds": t_np.tolist(),
+            "aerec_seconds": t_ae.tolist(), "rows_with_different_lists": mismatched_rows,
+            "sgemm_gflops": [rate0, rate1]}
+
+
+def task_pyjob(args) -> dict:
+    """The Python side of "Python vs CLI on the same job": read, strong split, fit with per-epoch
+    validation, evaluate on test, exactly what `aerec train` does (same library calls)."""
+    t0 = time.perf_counter()
+    import aerec
+    ds = aerec.datasets.read(args.data, threshold=args.lam)
+    split = aerec.split.strong(ds)
+    m = aerec.MultVAE(epochs=args.epochs, threads=args.threads)
+    m.fit(split, progress=False)
+    res = m.evaluate(split)
+    return {"fit_seconds": m.fit_summary_.seconds, "epoch_seconds": [r.train_seconds for r in m.history_],
+            "ndcg@100": float(res["ndcg@100"].value), "job_seconds_in_process": time.perf_counter() - t0}
+
+
+def task_sgemm(args) -> dict:
+    return {"gflops": [sgemm_gflops(args.threads) for _ in range(args.repeat)], "core":
+            aerec_lib().aek_blas_corename().decode()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("task", choices=["aerec-epoch", "numpy-epoch", "aerec-ease", "numpy-ease", "topk", "sgemm", "pyjob"])
+    ap.add_argument("--model", default="mult-vae")
+    ap.add_argument("--data", default="gowalla")
+    ap.add_argument("--users", type=int, default=0, help="users subsample (0: all)")
+    ap.add_argument("--users-factor", type=float, default=1)
+    ap.add_argument("--items-factor", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lam", type=float, default=200.0)
+    ap.add_argument("--lists", default="")
+    ap.add_argument("--sample", type=int, default=300)
+    ap.add_argument("--max-users", type=int, default=0)
+    args = ap.parse_args()
+    fn = {"aerec-epoch": task_aerec_epoch, "numpy-epoch": task_numpy_epoch, "aerec-ease": task_aerec_ease,
+          "numpy-ease": task_numpy_ease, "topk": task_topk, "sgemm": task_sgemm, "pyjob": task_pyjob}[args.task]
+    t0 = time.perf_counter()
+    out = fn(args)
+    out["task_seconds"] = time.perf_counter() - t0
+    out["loadavg"] = os.getloadavg()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
