@@ -2,7 +2,8 @@
 #
 #   make demo    the main job on the built-in dataset
 #   make test    every test (Swift kernels + library, C ABI, Python, CLI end-to-end)
-#   make bench   performance suite -> bench/results/report.md + *.json (BENCH_QUICK=1: a few minutes)
+#   make bench   kernel micro-benchmarks (bench/results/kernels.json) and the performance suite
+#                (bench/results/report.md + *.json); BENCH_QUICK=1: a few minutes
 #
 # OpenBLAS trap: Debian's OpenBLAS 0.3.21 falls back to a slow generic core on recent CPUs unless
 # OPENBLAS_CORETYPE is set before it loads. The aerec CLI re-executes itself with the right value;
@@ -81,6 +82,7 @@ test-example: build
 # measured in the same run (numpy epochs, numpy float64 EASE, numpy top-k, the analytic memory
 # minimum, the CLI), with the SGEMM rate and load average beside it. BENCH_QUICK=1: smaller problems.
 bench: build
+	$(BLAS_ENV); $(PYTHON) bench/kernels.py $(if $(BENCH_QUICK),--quick,)
 	$(BLAS_ENV); $(PYTHON) bench/perf.py
 
 # Kernel micro-benchmarks (SGEMM, CSR x dense, top-k, activations) -> bench/results/kernels.json
