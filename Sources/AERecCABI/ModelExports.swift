@@ -97,8 +97,8 @@ public func aerecModelCreate(_ config: UnsafeRawPointer?, _ out: UnsafeMutablePo
             let h = p.experiment.hidden ?? 600, d = p.experiment.latent ?? 200
             try requireMemory(16 * (3 * h * d + 4 * max(h, d)), "a mult-vae model with hidden width \(h) and code width \(d)")
         }
-        // build a tiny instance now so that configuration errors surface at creation
-        _ = try ModelFactory.make(p.experiment, itemCount: 2, userCount: 2, batchesPerEpoch: 1)
+        // configuration errors surface at creation (the latent width against the item count at fit)
+        try ModelFactory.validate(p.experiment)
         let box = ModelBox(kind: p.experiment.model, configuration: p.experiment, validationMetric: p.validationMetric,
                            earlyStopping: p.earlyStopping, slot: ModelSlot())
         try newHandle(box, .model, into: out)
@@ -121,23 +121,6 @@ func writeEpochReport(_ r: EpochReport, _ p: UnsafeMutableRawPointer) {
     o.set(64, r.beta ?? .nan)
 }
 
-/// Rough bytes a gradient-trained model needs (weights, gradients and Adam moments for the two
-/// item-sized layers, plus a batch of item-wide activations), to refuse before allocating.
-func trainingMemoryEstimate(_ e: ExperimentConfiguration, items: Int, users: Int) -> Int {
-    switch e.model {
-    case .ease: return 0  // EASE checks its own item × item matrix
-    case .pop: return items * 8
-    default:
-        let h = e.hidden ?? 600, d = e.latent ?? 200, width = max(h, d)
-        let input = e.model == .autoRecI ? users : items
-        let batch = e.resolvedBatchSize
-        let params = Double(2 * max(input, items)) * Double(width) + (e.model == .cdae ? Double(users * width) : 0)
-            + 3 * Double(h) * Double(d)
-        let bytes = 4 * (4 * params + 4 * Double(batch) * Double(max(input, items)))
-        return bytes > Double(Int.max / 2) ? Int.max / 2 : Int(bytes)
-    }
-}
-
 /// Trains `box` on `train` (validating on `validation`) exactly as Experiment.run does.
 func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?, callback: EpochCallback?,
               userData: UnsafeMutableRawPointer?, summary: UnsafeMutableRawPointer?, itemIDs: IDMap?,
@@ -157,8 +140,8 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
     if let v = validation, v.foldIn.columnCount != train.columnCount || v.target.columnCount != train.columnCount {
         throw CABIError.invalid("validation has \(v.foldIn.columnCount) / \(v.target.columnCount) columns, train \(train.columnCount)")
     }
-    try requireMemory(trainingMemoryEstimate(config, items: train.columnCount, users: train.rowCount),
-                      "training \(config.model.rawValue) on \(train.rowCount) users × \(train.columnCount) items")
+    // the library's estimate, checked before anything is allocated (AEREC_ERR_OUT_OF_MEMORY)
+    try ModelFactory.requireMemory(config, itemCount: train.columnCount, userCount: train.rowCount)
     try box.beginTraining()
     var installed = false
     defer { if !installed { box.endTraining(nil) } }
@@ -281,10 +264,8 @@ public func aerecModelInfoGet(_ mh: OpaquePointer?, _ out: UnsafeMutableRawPoint
 
 /// The latent activation a created (unfitted) model will use.
 private func defaultActivationName(_ box: ModelBox) -> String {
-    guard let c = box.configuration,
-          let m = try? ModelFactory.make(c, itemCount: 2, userCount: 2, batchesPerEpoch: 1) as? any Autoencoder
-    else { return "" }
-    return m.latentActivation.name
+    guard let c = box.configuration, let a = (try? ModelFactory.latentActivation(c)) ?? nil else { return "" }
+    return a.name
 }
 
 @c(aerec_model_history)

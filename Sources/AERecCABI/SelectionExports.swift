@@ -89,8 +89,7 @@ public func aerecSelectActivation(_ sp: OpaquePointer?, _ base: UnsafeRawPointer
         // patience 0 (never stop early) as a patience no run reaches
         if !parsed.earlyStopping { selection.base.patience = max(1, selection.base.resolvedEpochs) }
         if let b = selection.base.batchSize, b > s.train.rowCount { selection.base.batchSize = max(1, s.train.rowCount) }
-        try requireMemory(trainingMemoryEstimate(selection.base, items: s.train.columnCount, users: s.train.rowCount),
-                          "training \(selection.base.model.rawValue) on \(s.train.rowCount) users × \(s.train.columnCount) items")
+        try ModelFactory.requireMemory(selection.base, itemCount: s.train.columnCount, userCount: s.train.rowCount)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: StructSize.selectionProgress, alignment: 8)
         defer { buffer.deallocate() }
         let report = try selection.run(on: s) { p in

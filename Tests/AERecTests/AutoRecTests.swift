@@ -199,15 +199,20 @@ struct AutoRecTests {
     func configuration() throws {
         #expect(throws: AERecError.self) { _ = try AutoRec(itemCount: 5, userCount: 0) }
         #expect(throws: AERecError.self) { _ = try AutoRec(itemCount: 5, userCount: 3, configuration: .init(lambda: -1)) }
-        let model = try AutoRec(itemCount: 5, userCount: 4)
+        let model = try AutoRec(itemCount: 5, userCount: 4, configuration: .init(hiddenDimension: 3))
         #expect(throws: AERecError.self) { try model.fit(Self.tiny) }   // 6 users, I-AutoRec for 4
+        // the code must be narrower than the input (P1): I-AutoRec's input is the training users
+        #expect(throws: AERecError.self) { _ = try AutoRec(itemCount: 50, userCount: 4, configuration: .init(hiddenDimension: 4)) }
+        #expect(throws: AERecError.self) {
+            _ = try AutoRec(itemCount: 4, userCount: 50, configuration: .init(orientation: .user, hiddenDimension: 4))
+        }
         var config = ExperimentConfiguration(dataPath: "-", model: .autoRecU)
         config.hidden = 50; config.activation = .relu; config.lambda = 3; config.learningRate = 0.005
-        let made = try #require(try ModelFactory.make(config, itemCount: 5, userCount: 6, batchesPerEpoch: 1) as? AutoRec)
+        let made = try #require(try ModelFactory.make(config, itemCount: 60, userCount: 60, batchesPerEpoch: 1) as? AutoRec)
         #expect(made.configuration == AutoRecConfiguration(orientation: .user, hiddenDimension: 50, latentActivation: .relu,
                                                            lambda: 3, optimizer: AdamConfiguration(learningRate: 0.005)))
         config.model = .autoRecI
-        #expect((try ModelFactory.make(config, itemCount: 5, userCount: 6, batchesPerEpoch: 1)).kind == .autoRecI)
+        #expect((try ModelFactory.make(config, itemCount: 60, userCount: 60, batchesPerEpoch: 1)).kind == .autoRecI)
         config.dropout = 0.5
         #expect(throws: AERecError.self) { _ = try ModelFactory.make(config, itemCount: 5, userCount: 6, batchesPerEpoch: 1) }
     }

@@ -350,12 +350,17 @@ struct CDAETests {
     func configuration() throws {
         #expect(throws: AERecError.self) { _ = try CDAE(itemCount: 5, userCount: 2, configuration: .init(corruption: 1)) }
         #expect(throws: AERecError.self) { _ = try CDAE(itemCount: 5, userCount: 2, configuration: .init(hiddenDimension: 0)) }
-        let model = try CDAE(itemCount: 5, userCount: 3)
+        let model = try CDAE(itemCount: 5, userCount: 3, configuration: .init(hiddenDimension: 4))
         #expect(throws: AERecError.self) { try model.fit(Self.tiny) }   // 6 users, node for 3
+        // the code must be narrower than the input (P1): hidden 5 on 5 items is refused
+        #expect(throws: AERecError.invalidArgument("cdae: the hidden (code) width 5 must be smaller than the 5 items "
+                                                   + "(an autoencoder's code must reduce dimension: P1, m < n)")) {
+            _ = try CDAE(itemCount: 5, userCount: 3, configuration: .init(hiddenDimension: 5))
+        }
         var config = ExperimentConfiguration(dataPath: "-", model: .cdae)
         config.hidden = 20; config.activation = .tanh; config.lambda = 0.5; config.dropout = 0.3
         config.learningRate = 0.01
-        let made = try ModelFactory.make(config, itemCount: 5, userCount: 6, batchesPerEpoch: 1)
+        let made = try ModelFactory.make(config, itemCount: 25, userCount: 6, batchesPerEpoch: 1)
         let cdae = try #require(made as? CDAE)
         #expect(cdae.configuration == CDAEConfiguration(hiddenDimension: 20, latentActivation: .tanh, corruption: 0.3,
                                                         l2: 0.5, optimizer: AdamConfiguration(learningRate: 0.01)))

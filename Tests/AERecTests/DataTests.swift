@@ -512,3 +512,17 @@ struct FilterTests {
         #expect(InteractionFilter.liang2018 == InteractionFilter(threshold: 3.5, minUserInteractions: 5, binarize: true))
     }
 }
+
+extension DataFixtures {
+    /// The names in a directory (sorted, without "." and "..").
+    static func listDirectory(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}

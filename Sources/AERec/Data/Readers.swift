@@ -58,9 +58,11 @@ public struct DelimitedFormat: Sendable, Equatable, Hashable {
 ///
 /// Common rules: lines end in `\n` or `\r\n`, the last line may lack its newline; a UTF-8 byte
 /// order mark is skipped; blank lines are skipped (line numbers in errors still count them);
-/// ASCII spaces around a field are trimmed; ids are kept as text (`"007"` ≠ `"7"`) and must be
-/// valid UTF-8; values are decimal numbers (correctly rounded to `Float`) and must be finite;
-/// timestamps are integers.
+/// ASCII spaces around a field are trimmed; ids are kept as text (`"007"` ≠ `"7"`, `"-5"` is the
+/// id "-5", a 40-digit id is kept whole: ids are never parsed as numbers, so they can be neither
+/// negative nor too large) and must be valid UTF-8 without NUL bytes; values are decimal numbers
+/// (correctly rounded to `Float`; negative values are allowed) and must be finite; timestamps are
+/// integers.
 public enum DataFormat: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Detect from the file name and the first line (see ``InteractionReader/detect(name:firstLine:)``).
     case auto
@@ -518,11 +520,13 @@ private struct LineParser {
             // user
             var (fp, fn) = content(fields[2 * userColumn], fields[2 * userColumn + 1], scratch)
             if fn == 0 { throw emptyField(lineNumber, "user", "a user id") }
+            if memchr(fp, 0, fn) != nil { throw nulInID(lineNumber, "user", fp, fn) }
             let u = userIDs.intern(fp, fn)
             if u < 0 { throw notUTF8(lineNumber, "user", fp, fn) }
             // item
             (fp, fn) = content(fields[2 * itemColumn], fields[2 * itemColumn + 1], scratch)
             if fn == 0 { throw emptyField(lineNumber, "item", "an item id") }
+            if memchr(fp, 0, fn) != nil { throw nulInID(lineNumber, "item", fp, fn) }
             let i = itemIDs.intern(fp, fn)
             if i < 0 { throw notUTF8(lineNumber, "item", fp, fn) }
             // value
@@ -588,6 +592,13 @@ private struct LineParser {
 
     func emptyField(_ line: Int, _ field: String, _ expected: String) -> AERecError {
         AERecError.parse(path: path, line: line, field: field, message: "empty field, expected \(expected)")
+    }
+
+    /// Ids travel as C strings through the C ABI, where a NUL byte would cut them.
+    func nulInID(_ line: Int, _ field: String, _ p: UnsafePointer<UInt8>, _ n: Int) -> AERecError {
+        let at = memchr(p, 0, n).map { p.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? 0
+        return AERecError.parse(path: path, line: line, field: field,
+                                message: "expected an id without NUL bytes, found one at byte \(at + 1) of the field")
     }
 
     func notUTF8(_ line: Int, _ field: String, _ p: UnsafePointer<UInt8>, _ n: Int) -> AERecError {

@@ -50,6 +50,13 @@ public struct AutoRecConfiguration: Sendable, Codable, Equatable {
         guard hiddenDimension >= 1 else {
             throw AERecError.invalidArgument("hidden dimension must be ≥ 1, got \(hiddenDimension)")
         }
+        if orientation == .item {
+            try requireNarrowCode("autorec-i", code: hiddenDimension, codeName: "hidden (code) width", input: userCount,
+                                  inputName: "training users (I-AutoRec's input width)")
+        } else {
+            try requireNarrowCode("autorec-u", code: hiddenDimension, codeName: "hidden (code) width", input: itemCount,
+                                  inputName: "items")
+        }
         guard lambda >= 0, lambda.isFinite else { throw AERecError.invalidArgument("lambda must be ≥ 0") }
         guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
             throw AERecError.invalidArgument("learning rate must be > 0")
@@ -115,6 +122,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
     public init(itemCount: Int, userCount: Int, configuration: AutoRecConfiguration = AutoRecConfiguration(),
                 seed: UInt64 = 98765) throws {
         try configuration.validate(itemCount: itemCount, userCount: userCount)
+        try Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration).require()
         self.itemCount = itemCount
         self.userCount = userCount
         self.configuration = configuration
@@ -218,6 +226,17 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
     }
 
     func snapshot() -> [FloatBuffer] { parameters.map { FloatBuffer(copying: $0.value) } }
+
+    var optimizerStep: Int {
+        get { ws?.step ?? 0 }
+        set { ws?.step = newValue }
+    }
+
+    func parametersChanged() { codesStale = true }
+
+    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration, batchSize: batchSize)
+    }
 
     func restore(_ s: [FloatBuffer]) {
         for (p, v) in zip(parameters, s) { p.value.copy(from: v) }

@@ -33,6 +33,7 @@ public struct CDAEConfiguration: Sendable, Codable, Equatable {
         guard hiddenDimension >= 1 else {
             throw AERecError.invalidArgument("hidden dimension must be ≥ 1, got \(hiddenDimension)")
         }
+        try requireNarrowCode("cdae", code: hiddenDimension, codeName: "hidden (code) width", input: itemCount, inputName: "items")
         guard corruption >= 0, corruption < 1 else {
             throw AERecError.invalidArgument("corruption must be in [0, 1), got \(corruption)")
         }
@@ -88,6 +89,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
     public init(itemCount: Int, userCount: Int, configuration: CDAEConfiguration = CDAEConfiguration(),
                 seed: UInt64 = 98765) throws {
         try configuration.validate(itemCount: itemCount, userCount: userCount)
+        try Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration).require()
         self.itemCount = itemCount
         self.userCount = userCount
         self.configuration = configuration
@@ -175,6 +177,15 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
     }
 
     func snapshot() -> [FloatBuffer] { parameters.map { FloatBuffer(copying: $0.value) } }
+
+    var optimizerStep: Int {
+        get { ws?.step ?? 0 }
+        set { ws?.step = newValue }
+    }
+
+    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration, batchSize: batchSize)
+    }
 
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 

@@ -25,16 +25,14 @@ public final class EASE: TrainableRecommender, PersistableModel, @unchecked Send
         guard configuration.lambda >= 0, configuration.lambda.isFinite else {
             throw AERecError.invalidArgument("EASE's lambda must be ≥ 0, got \(configuration.lambda)")
         }
-        let (bytes, overflow) = itemCount.multipliedReportingOverflow(by: itemCount * MemoryLayout<Float>.stride)
+        let (_, overflow) = itemCount.multipliedReportingOverflow(by: itemCount * MemoryLayout<Float>.stride)
         guard !overflow else { throw AERecError.invalidArgument("EASE with \(itemCount) items is too large") }
-        try SystemMemory.require(bytes, for: "EASE's \(itemCount) × \(itemCount) weight matrix")
+        try Self.memoryEstimate(itemCount: itemCount, configuration: configuration).require()
         self.itemCount = itemCount
         self.configuration = configuration
         weights = FloatBuffer(itemCount * itemCount)
     }
 
-    /// Bytes of the weight matrix for `itemCount` items (what EASE needs beyond the data).
-    public static func memoryEstimate(itemCount: Int) -> Int { itemCount * itemCount * MemoryLayout<Float>.stride }
 
     /// Fits in closed form (the options' epochs are ignored; `threads` sets OpenBLAS's and the Gram
     /// kernel's threads). The history holds one "epoch" with the validation metric when given.

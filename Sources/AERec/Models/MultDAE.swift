@@ -27,6 +27,7 @@ public struct MultDAEConfiguration: Sendable, Codable, Equatable {
         guard latentDimension >= 1 else {
             throw AERecError.invalidArgument("latent dimension must be ≥ 1, got \(latentDimension)")
         }
+        try requireNarrowCode("mult-dae", code: latentDimension, codeName: "latent width", input: itemCount, inputName: "items")
         guard dropout >= 0, dropout < 1 else { throw AERecError.invalidArgument("dropout must be in [0, 1)") }
         guard l2 >= 0, l2.isFinite else { throw AERecError.invalidArgument("l2 must be ≥ 0") }
         guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
@@ -62,6 +63,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     /// A model with freshly initialised weights (Xavier uniform weights, N(0, 0.001²) biases).
     public init(itemCount: Int, configuration: MultDAEConfiguration = MultDAEConfiguration(), seed: UInt64 = 98765) throws {
         try configuration.validate(itemCount: itemCount)
+        try Self.memoryEstimate(itemCount: itemCount, configuration: configuration).require()
         self.itemCount = itemCount
         self.configuration = configuration
         let d = configuration.latentDimension
@@ -133,6 +135,15 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     }
 
     func snapshot() -> [FloatBuffer] { parameters.map { FloatBuffer(copying: $0.value) } }
+
+    var optimizerStep: Int {
+        get { ws?.step ?? 0 }
+        set { ws?.step = newValue }
+    }
+
+    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize)
+    }
 
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 

@@ -44,6 +44,7 @@ public struct MultVAEConfiguration: Sendable, Codable, Equatable {
         guard hiddenDimension >= 1, latentDimension >= 1 else {
             throw AERecError.invalidArgument("hidden and latent dimensions must be ≥ 1")
         }
+        try requireNarrowCode("mult-vae", code: latentDimension, codeName: "latent width", input: itemCount, inputName: "items")
         guard dropout >= 0, dropout < 1 else { throw AERecError.invalidArgument("dropout must be in [0, 1)") }
         guard l2 >= 0, l2.isFinite, betaCap >= 0, betaCap.isFinite, annealSteps >= 0 else {
             throw AERecError.invalidArgument("l2, betaCap and annealSteps must be ≥ 0")
@@ -75,10 +76,11 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     var parameters: [Parameter] { [W1, b1, Wq, bq, Wp1, bp1, Wp2, bp2] }
     private var ws: Workspace?
     /// Updates made so far in the current training run (drives β).
-    private(set) var updateCount = 0
+    var updateCount = 0
 
     public init(itemCount: Int, configuration: MultVAEConfiguration = MultVAEConfiguration(), seed: UInt64 = 98765) throws {
         try configuration.validate(itemCount: itemCount)
+        try Self.memoryEstimate(itemCount: itemCount, configuration: configuration).require()
         self.itemCount = itemCount
         self.configuration = configuration
         let h = configuration.hiddenDimension, d = configuration.latentDimension
@@ -166,6 +168,15 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     }
 
     func snapshot() -> [FloatBuffer] { parameters.map { FloatBuffer(copying: $0.value) } }
+
+    var optimizerStep: Int {
+        get { updateCount }
+        set { updateCount = newValue }
+    }
+
+    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize)
+    }
 
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 

@@ -89,3 +89,14 @@ public protocol TrainableRecommender: Recommender {
     func fit(_ train: InteractionMatrix, validation: HeldOutSet?, options: TrainingOptions,
              callback: ((EpochReport) -> TrainingDecision)?) throws -> TrainingHistory
 }
+
+/// The rule behind every autoencoder's configuration check: the code must be narrower than the
+/// input (the paper's property P1, m < n). A code at least as wide as the input can copy it and is
+/// refused with an error naming both widths.
+func requireNarrowCode(_ model: String, code: Int, codeName: String, input: Int, inputName: String) throws {
+    guard code < input else {
+        throw AERecError.invalidArgument(
+            "\(model): the \(codeName) \(code) must be smaller than the \(input) \(inputName) "
+                + "(an autoencoder's code must reduce dimension: P1, m < n)")
+    }
+}

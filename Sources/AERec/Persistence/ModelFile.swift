@@ -83,8 +83,11 @@ public enum ModelFile {
 
     /// Writes `state` to `path` atomically: a temporary file in the same directory, fsync, rename
     /// over `path`, fsync of the directory. On failure the temporary is removed and an existing
-    /// file at `path` is left untouched. Throws `invalidArgument` for an invalid state (before
-    /// touching the disk) and `io` for file-system failures.
+    /// file at `path` is left untouched. A process killed in the middle of a write (SIGKILL, power
+    /// loss) leaves the previous file intact and at most one temporary `.<name>.tmp-<pid>-<random>`
+    /// beside it; the next write to the same path removes temporaries whose process is gone.
+    /// Throws `invalidArgument` for an invalid state (before touching the disk) and `io` for
+    /// file-system failures.
     public static func write(_ state: ModelState, to path: String) throws {
         try write(state, to: path, faultInjection: nil)
     }
@@ -186,9 +189,10 @@ public enum ModelFile {
         let (dir, base) = try splitPath(path)
 
         // Temporary in the same directory (so the rename is atomic), unique by pid + random.
+        let stem = String(String.UnicodeScalarView(base.unicodeScalars.prefix(64)))
+        removeStaleTemporaries(directory: dir, prefix: "." + stem + ".tmp-")
         var fd: Int32 = -1, temp = ""
         for _ in 0..<16 {
-            let stem = String(base.unicodeScalars.prefix(64))
             temp = dir + "/." + stem + ".tmp-\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if fd >= 0 || errno != EEXIST { break }
@@ -243,6 +247,25 @@ public enum ModelFile {
                 throw modelFilePOSIXError(path, "written, but syncing the directory '\(dir)' failed")
             }
         }
+    }
+
+    /// Removes `<prefix><pid>-<random>` files in `directory` whose process `pid` no longer exists:
+    /// what a write killed before its rename leaves behind. Files of live processes (a concurrent
+    /// write) and names of any other shape are left alone; failures are ignored.
+    static func removeStaleTemporaries(directory: String, prefix: String) {
+        guard let d = opendir(directory) else { return }
+        var stale: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, !rest[1].isEmpty,
+                  rest[1].allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLowercase) }) else { continue }
+            if pid == getpid() { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+        }
+        closedir(d)
+        for name in stale { unlink(directory + "/" + name) }
     }
 
     /// Directory and file name of `path` ("." for a bare name).

@@ -116,34 +116,76 @@ public enum ModelFactory {
     /// users, for models with per-user parameters).
     public static func make(_ config: ExperimentConfiguration, itemCount: Int, userCount: Int,
                             batchesPerEpoch: Int) throws -> any TrainableRecommender {
-        var adam = AdamConfiguration()
-        if let lr = config.learningRate { adam.learningRate = lr }
         switch config.model {
         case .multDAE:
-            var c = MultDAEConfiguration(optimizer: adam)
-            if let a = config.activation { c.latentActivation = a }
-            if let d = config.latent ?? config.hidden { c.latentDimension = d }
-            if let l = config.lambda { c.l2 = l }
-            if let p = config.dropout { c.dropout = p }
-            return try MultDAE(itemCount: itemCount, configuration: c, seed: config.seed)
+            return try MultDAE(itemCount: itemCount, configuration: try multDAEConfiguration(config), seed: config.seed)
         case .multVAE:
-            var c = MultVAEConfiguration(optimizer: adam)
-            if let a = config.activation { c.latentActivation = a }
-            if let h = config.hidden { c.hiddenDimension = h }
-            if let d = config.latent { c.latentDimension = d }
-            if let l = config.lambda { c.l2 = l }
-            if let p = config.dropout { c.dropout = p }
-            // β reaches its cap at 80 % of the planned updates unless told otherwise
-            let planned = max(1, config.resolvedEpochs * batchesPerEpoch)
-            c.annealSteps = config.annealSteps ?? max(1, Int((Double(planned) * 0.8 / Double(c.betaCap)).rounded()))
-            return try MultVAE(itemCount: itemCount, configuration: c, seed: config.seed)
+            return try MultVAE(itemCount: itemCount,
+                               configuration: try multVAEConfiguration(config, batchesPerEpoch: batchesPerEpoch),
+                               seed: config.seed)
         case .ease:
             return try EASE(itemCount: itemCount, configuration: EASEConfiguration(lambda: config.lambda ?? 500))
         case .pop:
             return try Popularity(itemCount: itemCount)
         default:
-            return try makeOther(config, itemCount: itemCount, userCount: userCount, adam: adam)
+            return try makeOther(config, itemCount: itemCount, userCount: userCount)
         }
+    }
+
+    /// Checks every setting of `config` that does not depend on the data (unknown or out-of-range
+    /// values), without building a model. The latent width against the item count is checked when
+    /// the model is built.
+    public static func validate(_ config: ExperimentConfiguration) throws {
+        let many = Int(Int32.max)
+        switch config.model {
+        case .multDAE: try multDAEConfiguration(config).validate(itemCount: many)
+        case .multVAE: try multVAEConfiguration(config, batchesPerEpoch: 1).validate(itemCount: many)
+        case .cdae: try cdaeConfiguration(config).validate(itemCount: many, userCount: many)
+        case .autoRecI, .autoRecU: try autoRecConfiguration(config).validate(itemCount: many, userCount: many)
+        case .ease:
+            let lambda = config.lambda ?? 500
+            guard lambda >= 0, lambda.isFinite else { throw AERecError.invalidArgument("EASE's lambda must be ≥ 0, got \(lambda)") }
+        case .pop: break
+        }
+    }
+
+    /// The latent activation the model of `config` will use (nil for EASE and popularity).
+    public static func latentActivation(_ config: ExperimentConfiguration) throws -> Activation? {
+        switch config.model {
+        case .multDAE: return try multDAEConfiguration(config).latentActivation
+        case .multVAE: return try multVAEConfiguration(config, batchesPerEpoch: 1).latentActivation
+        case .cdae: return try cdaeConfiguration(config).latentActivation
+        case .autoRecI, .autoRecU: return try autoRecConfiguration(config).latentActivation
+        case .ease, .pop: return nil
+        }
+    }
+
+    static func adam(_ config: ExperimentConfiguration) -> AdamConfiguration {
+        var adam = AdamConfiguration()
+        if let lr = config.learningRate { adam.learningRate = lr }
+        return adam
+    }
+
+    static func multDAEConfiguration(_ config: ExperimentConfiguration) throws -> MultDAEConfiguration {
+        var c = MultDAEConfiguration(optimizer: adam(config))
+        if let a = config.activation { c.latentActivation = a }
+        if let d = config.latent ?? config.hidden { c.latentDimension = d }
+        if let l = config.lambda { c.l2 = l }
+        if let p = config.dropout { c.dropout = p }
+        return c
+    }
+
+    static func multVAEConfiguration(_ config: ExperimentConfiguration, batchesPerEpoch: Int) throws -> MultVAEConfiguration {
+        var c = MultVAEConfiguration(optimizer: adam(config))
+        if let a = config.activation { c.latentActivation = a }
+        if let h = config.hidden { c.hiddenDimension = h }
+        if let d = config.latent { c.latentDimension = d }
+        if let l = config.lambda { c.l2 = l }
+        if let p = config.dropout { c.dropout = p }
+        // β reaches its cap at 80 % of the planned updates unless told otherwise
+        let planned = max(1, config.resolvedEpochs * batchesPerEpoch)
+        c.annealSteps = config.annealSteps ?? max(1, Int((Double(planned) * 0.8 / Double(c.betaCap)).rounded()))
+        return c
     }
 }
 
@@ -196,24 +238,49 @@ public enum Experiment {
 
     /// Runs the whole job. `onEpoch` sees every epoch report and may stop training.
     public static func run(_ config: ExperimentConfiguration, saveTo modelPath: String? = nil,
+                           checkpoint: CheckpointOptions? = nil,
                            onEpoch: ((EpochReport) -> TrainingDecision)? = nil) throws -> (any TrainableRecommender, ExperimentResult) {
         let data = try loadData(config)
         let split = try makeSplit(data, config)
-        return try run(config, split: split, data: data, saveTo: modelPath, onEpoch: onEpoch)
+        return try run(config, split: split, data: data, saveTo: modelPath, checkpoint: checkpoint, onEpoch: onEpoch)
     }
 
-    /// Runs training and evaluation on a prepared split.
+    /// The metadata key under which ``run(_:split:data:saveTo:checkpoint:onEpoch:)`` stores the
+    /// configuration (JSON) in its checkpoints.
+    public static let checkpointConfigurationKey = "experiment.configuration"
+
+    /// The configuration of the run whose checkpoint is at `path` (read from the file's header).
+    public static func configuration(ofCheckpoint path: String) throws -> ExperimentConfiguration {
+        let metadata = try TrainingCheckpoint.metadata(path: path)
+        guard let json = metadata[checkpointConfigurationKey] else {
+            throw AERecError.modelFile(path: path, message: "checkpoint without an experiment configuration "
+                + "(not written by Experiment.run / aerec train)")
+        }
+        return try TrainingCheckpoint.decodeJSON(ExperimentConfiguration.self, json, key: checkpointConfigurationKey,
+                                                 path: path)
+    }
+
+    /// Runs training and evaluation on a prepared split. With `checkpoint`, the gradient-trained
+    /// models write checkpoints (the configuration is stored in them), and with
+    /// ``CheckpointOptions/resume`` continue the run of the checkpoint: the model and the result are
+    /// bit-identical to an uninterrupted run.
     public static func run(_ config: ExperimentConfiguration, split: Split, data: Interactions? = nil,
-                           saveTo modelPath: String? = nil,
+                           saveTo modelPath: String? = nil, checkpoint: CheckpointOptions? = nil,
                            onEpoch: ((EpochReport) -> TrainingDecision)? = nil) throws -> (any TrainableRecommender, ExperimentResult) {
         let batch = config.resolvedBatchSize
         let batchesPerEpoch = (split.train.rowCount + batch - 1) / batch
+        // refuse before allocating anything when the machine cannot hold the model and its training
+        try ModelFactory.requireMemory(config, itemCount: split.train.columnCount, userCount: split.train.rowCount)
         let model = try ModelFactory.make(config, itemCount: split.train.columnCount, userCount: split.train.rowCount,
                                           batchesPerEpoch: batchesPerEpoch)
         var options = TrainingOptions(epochs: config.resolvedEpochs, batchSize: batch, seed: config.seed,
                                       threads: config.threads)
         if let p = config.patience { options.earlyStoppingPatience = p }
         if config.model.predictsRatings { options.validationMetric = .rmse }
+        if var c = checkpoint {
+            c.metadata[checkpointConfigurationKey] = try TrainingCheckpoint.jsonText(config)
+            options.checkpoint = c
+        }
         let train = config.model.predictsRatings ? split.train : split.train
         let history = try model.fit(train, validation: split.validation, options: options, callback: onEpoch)
         let evaluator = Evaluator(metrics: config.resolvedMetrics, batchSize: batch, threads: config.threads)

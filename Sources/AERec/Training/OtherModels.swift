@@ -11,28 +11,37 @@ extension ModelFactory {
     ///   `activation` → latent activation (the hidden layer g), `lambda` → the paper's
     ///   ``AutoRecConfiguration/lambda``, `learningRate` → Adam's. AutoRec has no dropout: a
     ///   `dropout` setting is rejected rather than silently ignored.
-    static func makeOther(_ config: ExperimentConfiguration, itemCount: Int, userCount: Int,
-                          adam: AdamConfiguration) throws -> any TrainableRecommender {
+    static func makeOther(_ config: ExperimentConfiguration, itemCount: Int, userCount: Int) throws -> any TrainableRecommender {
         switch config.model {
         case .cdae:
-            var c = CDAEConfiguration(optimizer: adam)
-            if let a = config.activation { c.latentActivation = a }
-            if let d = config.latent ?? config.hidden { c.hiddenDimension = d }
-            if let l = config.lambda { c.l2 = l }
-            if let p = config.dropout { c.corruption = p }
-            return try CDAE(itemCount: itemCount, userCount: userCount, configuration: c, seed: config.seed)
+            return try CDAE(itemCount: itemCount, userCount: userCount, configuration: try cdaeConfiguration(config),
+                            seed: config.seed)
         case .autoRecI, .autoRecU:
-            var c = AutoRecConfiguration(orientation: config.model == .autoRecI ? .item : .user, optimizer: adam)
-            if let a = config.activation { c.latentActivation = a }
-            if let d = config.latent ?? config.hidden { c.hiddenDimension = d }
-            if let l = config.lambda { c.lambda = l }
-            if let p = config.dropout, p != 0 {
-                throw AERecError.invalidArgument("AutoRec has no dropout (got dropout \(p))")
-            }
-            return try AutoRec(itemCount: itemCount, userCount: userCount, configuration: c, seed: config.seed)
+            return try AutoRec(itemCount: itemCount, userCount: userCount, configuration: try autoRecConfiguration(config),
+                               seed: config.seed)
         default:
             throw AERecError.invalidArgument("model '\(config.model.rawValue)' is not available yet")
         }
+    }
+
+    static func cdaeConfiguration(_ config: ExperimentConfiguration) throws -> CDAEConfiguration {
+        var c = CDAEConfiguration(optimizer: adam(config))
+        if let a = config.activation { c.latentActivation = a }
+        if let d = config.latent ?? config.hidden { c.hiddenDimension = d }
+        if let l = config.lambda { c.l2 = l }
+        if let p = config.dropout { c.corruption = p }
+        return c
+    }
+
+    static func autoRecConfiguration(_ config: ExperimentConfiguration) throws -> AutoRecConfiguration {
+        var c = AutoRecConfiguration(orientation: config.model == .autoRecI ? .item : .user, optimizer: adam(config))
+        if let a = config.activation { c.latentActivation = a }
+        if let d = config.latent ?? config.hidden { c.hiddenDimension = d }
+        if let l = config.lambda { c.lambda = l }
+        if let p = config.dropout, p != 0 {
+            throw AERecError.invalidArgument("AutoRec has no dropout (got dropout \(p))")
+        }
+        return c
     }
 }
 

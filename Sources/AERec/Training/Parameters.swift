@@ -48,6 +48,15 @@ final class Parameter: @unchecked Sendable {
         if lazyRows && touched.count < rows { touched = [Int32](repeating: 0, count: rows) }
     }
 
+    /// Sets Adam's moments (a checkpoint's); the parameter must be prepared for training.
+    func restoreMoments(m mValues: [Float], v vValues: [Float]) throws {
+        guard let m, let v, mValues.count == count, vValues.count == count else {
+            throw AERecError.invalidArgument("restoring Adam's moments of '\(name)' outside training or with the wrong size")
+        }
+        mValues.withUnsafeBufferPointer { if $0.count > 0 { m.p.update(from: $0.baseAddress!, count: $0.count) } }
+        vValues.withUnsafeBufferPointer { if $0.count > 0 { v.p.update(from: $0.baseAddress!, count: $0.count) } }
+    }
+
     /// Frees the optimiser state (keeps the value).
     func finishTraining() {
         grad = nil; m = nil; v = nil

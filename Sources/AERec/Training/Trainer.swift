@@ -20,9 +20,13 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var validationMetric: Metric = .ndcg(100)
     /// Validate every this many epochs.
     public var validateEvery = 1
+    /// Checkpoints: where, how often, and whether to continue from one (nil: none). Only the
+    /// gradient-trained models (Mult-DAE, Mult-VAE, CDAE, AutoRec) write checkpoints.
+    public var checkpoint: CheckpointOptions? = nil
 
     public init(epochs: Int = 100, batchSize: Int = 500, seed: UInt64 = 98765, threads: Int = 2,
-                earlyStoppingPatience: Int? = 20, validationMetric: Metric = .ndcg(100), validateEvery: Int = 1) {
+                earlyStoppingPatience: Int? = 20, validationMetric: Metric = .ndcg(100), validateEvery: Int = 1,
+                checkpoint: CheckpointOptions? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
@@ -30,6 +34,7 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         self.earlyStoppingPatience = earlyStoppingPatience
         self.validationMetric = validationMetric
         self.validateEvery = validateEvery
+        self.checkpoint = checkpoint
     }
 
     func validate() throws {
@@ -41,6 +46,10 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         guard validateEvery >= 1 else { throw AERecError.invalidArgument("validateEvery must be ≥ 1") }
         if let p = earlyStoppingPatience, p < 1 {
             throw AERecError.invalidArgument("early-stopping patience must be ≥ 1, got \(p)")
+        }
+        if let c = checkpoint {
+            guard c.every >= 1 else { throw AERecError.invalidArgument("checkpoint interval must be ≥ 1 epoch, got \(c.every)") }
+            guard !c.path.isEmpty else { throw AERecError.invalidArgument("checkpoint path is empty") }
         }
     }
 }
@@ -61,6 +70,8 @@ public struct EpochReport: Sendable, Codable, Equatable {
     public var isBest: Bool
     /// Mult-VAE's KL weight at the end of the epoch.
     public var beta: Double?
+    /// The checkpoint file written after this epoch (before the callback sees the report), or nil.
+    public var checkpointPath: String? = nil
 }
 
 /// A per-epoch callback's answer.
@@ -84,7 +95,7 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
 }
 
 /// A model trained by mini-batch gradient descent (internal protocol of the trainer).
-protocol GradientTrainable: Recommender {
+protocol GradientTrainable: PersistableModel {
     /// Allocates optimiser state and workspaces for `train` (initialising weights from the seed).
     func beginTraining(_ train: InteractionMatrix, trainRows: [Int32], options: TrainingOptions) throws
     /// One optimisation step on the given training rows; returns the summed loss over those rows.
@@ -96,10 +107,19 @@ protocol GradientTrainable: Recommender {
     func restore(_ s: [FloatBuffer])
     /// Mult-VAE's current KL weight (others: nil).
     var currentBeta: Double? { get }
+    /// The trainable parameters, in a fixed order (checkpoints store them by name).
+    var parameters: [Parameter] { get }
+    /// Adam's step count (updates made in this run; Mult-VAE's β follows it). Settable while training.
+    var optimizerStep: Int { get set }
+    /// Called after parameters were overwritten (by a checkpoint): drop anything derived from them.
+    func parametersChanged()
+    /// Memory needed to train with batches of `batchSize` rows (checked before ``beginTraining``).
+    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate
 }
 
 extension GradientTrainable {
     var currentBeta: Double? { nil }
+    func parametersChanged() {}
 }
 
 /// Monotonic seconds.
@@ -110,75 +130,112 @@ func monotonicSeconds() -> Double {
 }
 
 /// The shared training loop: shuffled mini-batches, per-epoch validation and callback, early
-/// stopping on the validation metric, restoring the best epoch.
+/// stopping on the validation metric, restoring the best epoch, checkpoints.
+///
+/// Everything random is keyed by (seed, epoch): the shuffle of epoch e is permutation(seed, e),
+/// dropout and the VAE's noise are keyed by seed, epoch and user. A run continued from the
+/// checkpoint of epoch e (weights, Adam moments and step, best weights, counters) therefore
+/// computes exactly what the uninterrupted run computes from epoch e + 1 on.
 enum Trainer {
     static func fit(_ model: some GradientTrainable, train: InteractionMatrix, validation: HeldOutSet?,
                     options: TrainingOptions, callback: ((EpochReport) -> TrainingDecision)?) throws -> TrainingHistory {
         try options.validate()
         guard train.rowCount > 0, train.nnz > 0 else { throw AERecError.data("the training matrix is empty") }
         let start = monotonicSeconds()
+        // Workspaces for the batches that exist: a batch larger than the training rows is all of
+        // them (the same batches, so the same model), without allocating for rows that do not exist.
+        var workspaceOptions = options
+        workspaceOptions.batchSize = min(options.batchSize, train.rowCount)
+        try model.trainingMemoryEstimate(batchSize: workspaceOptions.batchSize).require()
+        let resumed = try options.checkpoint.flatMap { c in c.resume ? try TrainingCheckpoint.read(path: c.path) : nil }
+        if let resumed { try resumed.check(model, options: options) }
         BLAS.setThreads(options.threads)
         let allRows = (0..<train.rowCount).map { Int32($0) }
-        try model.beginTraining(train, trainRows: allRows, options: options)
+        try model.beginTraining(train, trainRows: allRows, options: workspaceOptions)
         defer { model.endTraining() }
         var history = TrainingHistory()
         var best: [FloatBuffer]? = nil
         var bestValue = -Double.infinity
         var sinceBest = 0
+        var firstEpoch = 1
+        var previousSeconds = 0.0
+        if let resumed {
+            best = try resumed.restore(into: model)
+            history = resumed.history
+            bestValue = resumed.bestValue
+            sinceBest = resumed.sinceBest
+            firstEpoch = resumed.epoch + 1
+            previousSeconds = resumed.history.seconds
+        }
         let evaluator = Evaluator(metrics: [options.validationMetric], batchSize: options.batchSize,
                                   threads: options.threads)
-        for epoch in 1...max(options.epochs, 1) where options.epochs > 0 {
-            let t0 = monotonicSeconds()
-            let order = DeterministicRandom.permutation(train.rowCount, seed: options.seed,
-                                                        stream: 0x5348_5546_0000_0000 &+ UInt64(epoch))
-            var lossSum = 0.0
-            try order.withUnsafeBufferPointer { o in
-                var lo = 0
-                while lo < o.count {
-                    let hi = min(lo + options.batchSize, o.count)
-                    lossSum += try model.trainBatch(UnsafeBufferPointer(rebasing: o[lo..<hi]), epoch: epoch)
-                    lo = hi
+        if firstEpoch <= options.epochs {
+            for epoch in firstEpoch...options.epochs {
+                let t0 = monotonicSeconds()
+                let order = DeterministicRandom.permutation(train.rowCount, seed: options.seed,
+                                                            stream: 0x5348_5546_0000_0000 &+ UInt64(epoch))
+                var lossSum = 0.0
+                try order.withUnsafeBufferPointer { o in
+                    var lo = 0
+                    while lo < o.count {
+                        let hi = min(lo + options.batchSize, o.count)
+                        lossSum += try model.trainBatch(UnsafeBufferPointer(rebasing: o[lo..<hi]), epoch: epoch)
+                        lo = hi
+                    }
                 }
-            }
-            let loss = lossSum / Double(train.rowCount)
-            guard loss.isFinite else {
-                throw AERecError.numerical("training loss became \(loss) in epoch \(epoch); lower the learning rate")
-            }
-            let t1 = monotonicSeconds()
-            var report = EpochReport(epoch: epoch, loss: loss, validation: nil, trainSeconds: t1 - t0,
-                                     validationSeconds: 0, isBest: false, beta: model.currentBeta)
-            if let validation, epoch % options.validateEvery == 0 || epoch == options.epochs {
-                let value = try evaluator.evaluate(model, on: validation)[options.validationMetric]?.value ?? .nan
-                report.validation = value
-                report.validationSeconds = monotonicSeconds() - t1
-                // compare with the sign that makes larger better (RMSE: lower is better)
-                let signed = options.validationMetric.higherIsBetter ? value : -value
-                if signed > bestValue {
-                    bestValue = signed
-                    best = model.snapshot()
+                let loss = lossSum / Double(train.rowCount)
+                guard loss.isFinite else {
+                    throw AERecError.numerical("training loss became \(loss) in epoch \(epoch); lower the learning rate")
+                }
+                let t1 = monotonicSeconds()
+                var report = EpochReport(epoch: epoch, loss: loss, validation: nil, trainSeconds: t1 - t0,
+                                         validationSeconds: 0, isBest: false, beta: model.currentBeta)
+                if let validation, epoch % options.validateEvery == 0 || epoch == options.epochs {
+                    let value = try evaluator.evaluate(model, on: validation)[options.validationMetric]?.value ?? .nan
+                    report.validation = value
+                    report.validationSeconds = monotonicSeconds() - t1
+                    // compare with the sign that makes larger better (RMSE: lower is better)
+                    let signed = options.validationMetric.higherIsBetter ? value : -value
+                    if signed > bestValue {
+                        bestValue = signed
+                        best = model.snapshot()
+                        history.bestEpoch = epoch
+                        history.bestValidation = value
+                        report.isBest = true
+                        sinceBest = 0
+                    } else {
+                        sinceBest += 1
+                    }
+                } else if validation == nil {
                     history.bestEpoch = epoch
-                    history.bestValidation = value
                     report.isBest = true
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
                 }
-            } else if validation == nil {
-                history.bestEpoch = epoch
-                report.isBest = true
-            }
-            history.epochs.append(report)
-            if callback?(report) == .stop {
-                history.stoppedByCallback = true
-                break
-            }
-            if let p = options.earlyStoppingPatience, validation != nil, sinceBest >= p {
-                history.stoppedEarly = true
-                break
+                let stopsEarly = options.earlyStoppingPatience.map { validation != nil && sinceBest >= $0 } ?? false
+                // A checkpoint when the run goes on (as far as the trainer knows: the callback may
+                // still stop it, and a later resume then continues where the uninterrupted run would).
+                let checkpoint = options.checkpoint.flatMap { c in
+                    epoch % c.every == 0 && epoch < options.epochs && !stopsEarly ? c : nil
+                }
+                report.checkpointPath = checkpoint?.path
+                history.epochs.append(report)
+                history.seconds = previousSeconds + monotonicSeconds() - start
+                if let c = checkpoint {
+                    try TrainingCheckpoint.capture(model, epoch: epoch, best: best, bestValue: bestValue,
+                                                   sinceBest: sinceBest, history: history, options: options,
+                                                   metadata: c.metadata).write(to: c.path)
+                }
+                if callback?(report) == .stop {
+                    history.stoppedByCallback = true
+                    break
+                }
+                if stopsEarly {
+                    history.stoppedEarly = true
+                    break
+                }
             }
         }
         if let best, history.bestEpoch != history.epochs.last?.epoch { model.restore(best) }
-        history.seconds = monotonicSeconds() - start
+        history.seconds = previousSeconds + monotonicSeconds() - start
         return history
     }
 }
