@@ -54,6 +54,13 @@ final class TrainingProgress {
         }
     }
 
+    /// A line of its own between epoch lines (the terminal bar is redrawn by the next epoch).
+    func note(_ text: String) {
+        guard enabled else { return }
+        if tty && drawn { writeAll(2, "\n"); drawn = false }
+        printErr(text)
+    }
+
     /// Ends the bar's line (terminal) and prints a summary line.
     func finish(_ summary: String? = nil) {
         guard enabled else { return }

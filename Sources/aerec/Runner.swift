@@ -48,9 +48,10 @@ func makeSplit(_ data: Interactions, _ c: ExperimentConfiguration, output: Outpu
 
 /// Trains and evaluates one configuration on a prepared split, showing progress.
 func trainAndEvaluate(_ c: ExperimentConfiguration, data: Interactions, split: Split, label: String,
-                      output: OutputOptions, saveTo: String?) throws -> RunOutcome {
+                      output: OutputOptions, saveTo: String?, checkpoint: CheckpointOptions? = nil,
+                      previousEpochs: [EpochReport] = []) throws -> RunOutcome {
     let iterative = c.model != .ease && c.model != .pop
-    var epochs: [EpochReport] = []
+    var epochs: [EpochReport] = previousEpochs
     let validationMetric: Metric = c.model.predictsRatings ? .rmse : .ndcg(100)
     let progress = TrainingProgress(label: label, totalEpochs: c.resolvedEpochs, metricName: validationMetric.name,
                                     enabled: !output.quiet && iterative)
@@ -63,9 +64,10 @@ func trainAndEvaluate(_ c: ExperimentConfiguration, data: Interactions, split: S
     }
     progress.start()
     let t0 = now()
-    let (model, result) = try Experiment.run(c, split: split, data: data, saveTo: saveTo) { r in
+    let (model, result) = try Experiment.run(c, split: split, data: data, saveTo: saveTo, checkpoint: checkpoint) { r in
         epochs.append(r)
         progress.epoch(r)
+        if let path = r.checkpointPath { progress.note("\(label): checkpoint after epoch \(r.epoch) written to \(path)") }
         if let phase {
             phase.finish("\(label): fitted\(r.validation.map { ", validation \(validationMetric.name) \(fmt($0, 4))" } ?? "")")
             phase.update("\(label): scoring \(grouped(split.test.count)) test users")

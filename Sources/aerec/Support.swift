@@ -5,7 +5,8 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 bad input data.
+/// Exit codes: 0 ok, 1 runtime failure, 2 usage error (including a configuration whose memory
+/// estimate exceeds what the machine has available), 3 bad input data.
 enum ExitStatus {
     static let runtime: Int32 = 1
     static let usage: Int32 = 2
@@ -14,7 +15,7 @@ enum ExitStatus {
     /// The exit code for a library error.
     static func code(for e: AERecError) -> Int32 {
         switch e {
-        case .invalidArgument: return usage
+        case .invalidArgument, .insufficientMemory: return usage
         case .io, .parse, .data, .modelFile: return data
         default: return runtime
         }

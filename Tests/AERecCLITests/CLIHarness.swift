@@ -60,9 +60,10 @@ enum CLI {
     }()
 
     /// Runs `aerec args…` with `environment` added to this process's environment. With
-    /// `interruptAfter`, sends SIGINT once standard error contains that text.
+    /// `interruptAfter`, sends SIGINT once standard error contains that text; with `killAfter`,
+    /// SIGKILL (the status is then 128 + 9).
     static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil,
-                    timeout: TimeInterval = 120, interruptAfter: String? = nil) throws -> Result {
+                    timeout: TimeInterval = 120, interruptAfter: String? = nil, killAfter: String? = nil) throws -> Result {
         guard let binary else {
             throw CLIError.noBinary("no aerec binary: run `swift build --product aerec` (or `make test`), or set AEREC_BIN")
         }
@@ -93,6 +94,10 @@ enum CLI {
                CLI.readText(errPath).contains(marker) {
                 p.interrupt()
                 interrupted = true
+            }
+            if let marker = killAfter, CLI.readText(errPath).contains(marker) {
+                kill(p.processIdentifier, SIGKILL)
+                break
             }
             usleep(5_000)
         }
