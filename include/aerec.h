@@ -401,6 +401,18 @@ int aerec_model_fit_csr(aerec_model *model, const aerec_csr *train, const aerec_
                         const aerec_csr *validation_target, aerec_epoch_callback callback, void *user_data,
                         aerec_fit_summary *summary);
 
+/* Checkpoints for the next fits of `model` (Mult-DAE, Mult-VAE, CDAE, AutoRec): after every
+ * `every`-th epoch that the run goes on past, `directory`/checkpoint.aerec (directory created if
+ * needed) is replaced atomically with everything the run needs to continue (weights, Adam state,
+ * epoch, best epoch, early-stopping counters). resume: 0 start afresh, 1 continue the run saved
+ * there (AEREC_ERR_IO when there is none; the configuration, split, seed and threads must be the
+ * same, else AEREC_ERR_INVALID_ARGUMENT naming the difference), 2 continue when a checkpoint exists
+ * and start afresh otherwise. A continued fit ends with the model an uninterrupted fit gives, bit
+ * for bit. A fit that completes removes the checkpoint; one stopped by the callback or
+ * aerec_model_request_stop keeps it. directory NULL turns checkpoints off (the default).
+ * AEREC_ERR_UNSUPPORTED for EASE and popularity, AEREC_ERR_STATE for a loaded model. */
+int aerec_model_set_checkpointing(aerec_model *model, const char *directory, int64_t every, int resume);
+
 /* Asks a running fit to stop after the current epoch (keeping the best epoch). Thread-safe; a
  * no-op when the model is not training. */
 int aerec_model_request_stop(aerec_model *model);
@@ -422,7 +434,9 @@ typedef struct aerec_model_info {
 int aerec_model_info_get(const aerec_model *model, aerec_model_info *out);
 
 /* The per-epoch reports of the last fit: writes min(capacity, epochs) reports into `out` (may be
- * NULL with capacity 0) and the number of epochs into *count. */
+ * NULL with capacity 0) and the number of epochs into *count. The reports are written whole, their
+ * struct_size included, so the array need not be initialised (the one output whose struct_size is
+ * not checked: compare aerec_abi_version() with AEREC_ABI_VERSION instead). */
 int aerec_model_history(const aerec_model *model, aerec_epoch_report *out, int64_t capacity, int64_t *count);
 
 /* Exclusion flags for aerec_model_recommend. */
@@ -436,7 +450,7 @@ enum {
  * by models with per-user parameters, CDAE). exclude (NULL, or rows aligned with histories): more
  * items never to recommend. out_items receives n_rows x k item indices (the model's columns) best
  * first; out_scores (may be NULL) their scores. Rows with fewer than k candidates end in -1 /
- * -INFINITY. Ties go to the lower item index; NaN scores rank last. threads: AEREC_DEFAULT = the
+ * -INFINITY. Ties go to the lower item index; NaN scores rank last. threads: AEREC_DEFAULT (or 0) = the
  * model's. Safe to call from several threads at once. */
 int aerec_model_recommend(const aerec_model *model, const aerec_csr *histories, const int32_t *train_rows,
                           int64_t k, int flags, const aerec_csr *exclude, int64_t threads, int32_t *out_items,
@@ -466,7 +480,7 @@ int aerec_model_encode(const aerec_model *model, const aerec_csr *input, int64_t
 
 /* Full-ranking evaluation on a held-out set of `split` (AEREC_HELDOUT_TEST or _VALIDATION):
  * metrics is a comma-separated list ("ndcg@100,recall@20,mrr"; NULL: the CLI's default set — the
- * ranking metrics, or rmse,mae for AutoRec). batch_size / threads: AEREC_DEFAULT = the model's.
+ * ranking metrics, or rmse,mae for AutoRec). batch_size / threads: AEREC_DEFAULT (or 0) = the model's.
  * Identical to the numbers `aerec train` prints for the same model and split. */
 int aerec_model_evaluate(const aerec_model *model, const aerec_split *split, int heldout, const char *metrics,
                          int64_t batch_size, int64_t threads, aerec_result **out);

@@ -33,6 +33,17 @@ final class ModelBox: Sendable {
     let earlyStopping: Bool
     let slot: Mutex<ModelSlot>
     let stopRequested = Atomic<Bool>(false)
+    /// aerec_model_set_checkpointing's setting for the next fits (nil: no checkpoints).
+    let checkpointing = Mutex<Checkpointing?>(nil)
+
+    /// Checkpoints of a model handle's fits: directory/checkpoint.aerec every `every` epochs.
+    struct Checkpointing: Sendable {
+        var directory: String
+        var every: Int
+        /// 0: start afresh, 1: continue (the checkpoint must exist), 2: continue when it exists.
+        var resume: Int
+        var path: String { directory + "/checkpoint.aerec" }
+    }
 
     init(kind: ModelKind, configuration: ExperimentConfiguration?, validationMetric: Metric?, earlyStopping: Bool,
          slot: ModelSlot) {

@@ -157,6 +157,15 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
     if !box.earlyStopping { options.earlyStoppingPatience = nil }
     if config.model.predictsRatings { options.validationMetric = .rmse }
     if let m = box.validationMetric { options.validationMetric = m }
+    let checkpointing = box.checkpointing.withLock { $0 }
+    if let c = checkpointing, config.model != .ease && config.model != .pop {
+        try RunOutput.createDirectories(c.directory)
+        let exists = access(c.path, F_OK) == 0
+        if c.resume == 1 && !exists {
+            throw AERecError.io(path: c.path, message: "no checkpoint to resume from")
+        }
+        options.checkpoint = CheckpointOptions(path: c.path, every: c.every, resume: c.resume != 0 && exists)
+    }
 
     let report = UnsafeMutableRawPointer.allocate(byteCount: StructSize.epochReport, alignment: 8)
     defer { report.deallocate() }
@@ -168,6 +177,8 @@ func fitModel(_ box: ModelBox, train: InteractionMatrix, validation: HeldOutSet?
         }
         return stop ? .stop : .proceed
     }
+    // a completed run's checkpoint is stale (an interrupted one stays, to be resumed)
+    if let c = options.checkpoint, !history.stoppedByCallback { unlink(c.path) }
     var meta = metadata
     meta[ModelState.MetadataKey.seed] = String(config.seed)
     meta[ModelState.MetadataKey.epochs] = String(history.epochs.count)
@@ -228,6 +239,32 @@ public func aerecModelFitCSR(_ mh: OpaquePointer?, _ train: UnsafeRawPointer?, _
         }
         return try fitModel(box, train: x, validation: validation, callback: callback, userData: userData,
                             summary: summary, itemIDs: nil, userIDs: nil, metadata: [:])
+    }
+}
+
+@c(aerec_model_set_checkpointing)
+public func aerecModelSetCheckpointing(_ mh: OpaquePointer?, _ directory: UnsafePointer<CChar>?, _ every: Int64,
+                                       _ resume: Int32) -> Int32 {
+    guarded {
+        let box = try model(mh)
+        guard let directory else {
+            box.checkpointing.withLock { $0 = nil }
+            return Status.ok
+        }
+        let dir = String(cString: directory)
+        guard !dir.isEmpty else { throw CABIError.invalid("directory is empty (NULL turns checkpoints off)") }
+        guard every >= 1, every <= 10_000_000 else { throw CABIError.invalid("every is \(every); it must be ≥ 1") }
+        guard (0...2).contains(resume) else {
+            throw CABIError.invalid("resume is \(resume); valid: 0 (start afresh), 1 (continue), 2 (continue if a checkpoint exists)")
+        }
+        guard box.configuration != nil else {
+            throw CABIError.state("a loaded model cannot be trained, so it has no checkpoints")
+        }
+        guard box.kind != .ease && box.kind != .pop else {
+            throw CABIError.unsupported("\(box.kind.rawValue) is fitted in closed form in one step: it has no checkpoints")
+        }
+        box.checkpointing.withLock { $0 = ModelBox.Checkpointing(directory: dir, every: Int(every), resume: Int(resume)) }
+        return Status.ok
     }
 }
 

@@ -57,9 +57,13 @@ def to_csr_matrix(x: Any, n_cols: Optional[int] = None) -> sp.csr_matrix:
         return sp.csr_matrix((x.data if x.data is not None else np.ones(len(x.indices), np.float32), x.indices,
                               x.indptr), shape=x.shape)
     if sp.issparse(x):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"expected a real-valued matrix, got dtype {x.dtype}")
         m = x if x.format == "csr" else x.tocsr()
     else:
         a = np.asarray(x)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"expected a real-valued array, got dtype {a.dtype}")
         if a.ndim == 1:
             a = a[None, :]
         if a.ndim != 2:
@@ -120,11 +124,25 @@ def max_column(rows: Any) -> int:
 
 
 def int32_array(x: Optional[Iterable[int]], name: str, length: Optional[int] = None) -> Optional[np.ndarray]:
+    """A 1-D int32 array of indices: integer dtypes, or floats with integral values; anything else
+    (fractions, NaN, strings, objects, complex, booleans, more dimensions) is refused, not cast."""
     if x is None:
         return None
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.int64).ravel())
-    if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
+    raw = np.asarray(x)
+    if raw.ndim > 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {raw.shape}")
+    if raw.size == 0:
+        raw = raw.astype(np.int64)
+    elif raw.dtype.kind == "f":
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.floor(raw)):
+            raise ValueError(f"{name} must hold integers, got non-integral values")
+        if raw.min() < -(2**31) or raw.max() >= 2**31:
+            raise ValueError(f"{name} does not fit 32-bit integers")
+    elif raw.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers, got dtype {raw.dtype}")
+    elif raw.min() < -(2**31) or raw.max() >= 2**31:
         raise ValueError(f"{name} does not fit 32-bit integers")
+    a = np.ascontiguousarray(raw.astype(np.int64).ravel())
     a = a.astype(np.int32)
     if length is not None and a.size != length:
         raise ValueError(f"{name} has {a.size} entries, {length} expected")

@@ -290,6 +290,7 @@ _PROTOTYPES: dict[str, tuple[Any, list]] = {
     "aerec_model_fit": (c_int, [_h, _h, EPOCH_CALLBACK, c_void_p, POINTER(FitSummary)]),
     "aerec_model_fit_csr": (c_int, [_h, _csrp, _csrp, _csrp, EPOCH_CALLBACK, c_void_p, POINTER(FitSummary)]),
     "aerec_model_request_stop": (c_int, [_h]),
+    "aerec_model_set_checkpointing": (c_int, [_h, _cp, c_int64, c_int]),
     "aerec_model_info_get": (c_int, [_h, POINTER(ModelInfo)]),
     "aerec_model_history": (c_int, [_h, POINTER(EpochReportStruct), c_int64, _i64p]),
     "aerec_model_recommend": (c_int, [_h, _csrp, _i32p, c_int64, c_int, _csrp, c_int64, _i32p, _fp]),
@@ -461,6 +462,14 @@ def library_path() -> Path:
 
 def last_error() -> str:
     return (lib().aerec_last_error() or b"").decode("utf-8", "replace")
+
+
+def uint64(value: Any, name: str) -> int:
+    """A seed as the library's uint64: refuses (instead of wrapping) negative and too large values."""
+    v = int(value)
+    if not 0 <= v < 2**64:
+        raise ValueError(f"{name} must be in 0 .. 2^64-1, got {v}")
+    return v
 
 
 def check(status: int) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _lib
-from ._convert import csr_view, strings_array
+from ._convert import csr_view, int32_array, strings_array
 from ._handle import Handle
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -143,8 +143,9 @@ def from_coo(users: Any, items: Any, values: Any = None, timestamps: Any = None,
              item_ids: Optional[Sequence[Any]] = None) -> Dataset:
     """A dataset from coordinate arrays of dense indices (values default to 1). n_users / n_items
     default to the largest index + 1; user_ids / item_ids default to "0", "1", ..."""
-    u = np.ascontiguousarray(users, dtype=np.int32).ravel()
-    i = np.ascontiguousarray(items, dtype=np.int32).ravel()
+    u = int32_array(users, "users")
+    i = int32_array(items, "items")
+    assert u is not None and i is not None
     if u.size != i.size:
         raise ValueError(f"users has {u.size} entries, items {i.size}")
     v = None if values is None else np.ascontiguousarray(values, dtype=np.float32).ravel()

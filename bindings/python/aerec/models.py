@@ -102,7 +102,7 @@ class Recommender(Handle):
         c.epochs, c.batch_size = opt(epochs, int), opt(batch_size, int)
         c.lambda_, c.dropout = opt(lambda_, float), opt(dropout, float)
         c.anneal_steps, c.patience = opt(anneal_steps, int), opt(patience, int)
-        c.seed, c.threads = int(seed), int(threads)
+        c.seed, c.threads = _lib.uint64(seed, "seed"), int(threads)
         c.validation_metric = self._metric_bytes
         super().__init__(_lib.new_handle("aerec_model_create", ctypes.byref(c)))
         self._config: Optional[_lib.ModelConfig] = c  # the base of select_activation
@@ -176,7 +176,9 @@ class Recommender(Handle):
     # ------------------------------------------------------------------------------------- fit
 
     def fit(self: M, X: Union[Split, Dataset, sp.spmatrix, np.ndarray], validation: Any = None, *,
-            callback: Optional[EpochCallback] = None, progress: Any = True) -> M:
+            callback: Optional[EpochCallback] = None, progress: Any = True,
+            checkpoint_dir: Optional[PathLike] = None, checkpoint_every: int = 1,
+            resume: Union[bool, str] = False) -> M:
         """Trains from fresh weights and returns self.
 
         X: a Split (trains on ``X.train`` and validates on ``X.validation`` unless ``validation``
@@ -185,7 +187,22 @@ class Recommender(Handle):
         called with an EpochReport after every epoch; a truthy return stops training (the best
         epoch is kept). progress: True (tqdm bar if installed, else one line per epoch),
         "lines", "bar" or False. Ctrl-C stops training after the current epoch and keeps the best
-        model so far (a warning says so)."""
+        model so far (a warning says so).
+
+        checkpoint_dir: write ``checkpoint_dir/checkpoint.aerec`` after every ``checkpoint_every``-th
+        epoch (atomically; Mult-DAE, Mult-VAE, CDAE, AutoRec). resume: True continues the run saved
+        there (it must exist), "auto" continues it when it exists and starts afresh otherwise; the
+        continued fit gives the model of an uninterrupted fit with the same data, configuration,
+        seed and threads, bit for bit. A completed fit removes the checkpoint; an interrupted one
+        (Ctrl-C, callback, request_stop) keeps it."""
+        codes = {False: 0, True: 1, "auto": 2}
+        if resume not in codes:
+            raise ValueError(f"resume must be False, True or 'auto', got {resume!r}")
+        if checkpoint_dir is None and resume:
+            raise ValueError("resume needs checkpoint_dir")
+        _lib.call("aerec_model_set_checkpointing", self.handle,
+                  None if checkpoint_dir is None else os.fsencode(os.fspath(checkpoint_dir)),
+                  int(checkpoint_every), codes[resume])
         summary = _lib.FitSummary()
         reports: list[EpochReport] = []
         state: dict[str, Any] = {"interrupted": False, "error": None}
@@ -412,7 +429,7 @@ class Recommender(Handle):
                         ("max_zero_code_fraction", max_zero_code_fraction)):
             if f is not None:
                 setattr(c, name, float(f))
-        c.seed = int(seed)
+        c.seed = _lib.uint64(seed, "seed")
         if input_space is not None:
             spaces = {"normalized-binary": 0, "binary": 1, "values": 2}
             if input_space not in spaces:

@@ -129,7 +129,7 @@ def select_activation(split: Split, base: Any, *, candidates: Optional[Sequence[
     keep = [_csv(candidates), _csv(learning_rates), _csv(regularizations), _csv(seeds),
             None if selection_metric is None else selection_metric.encode(), _csv(reported_metrics)]
     c.candidates, c.learning_rates, c.regularizations, c.seeds, c.selection_metric, c.reported_metrics = keep
-    c.tuning_seed = int(tuning_seed)
+    c.tuning_seed = _lib.uint64(tuning_seed, "tuning_seed")
     if significance_level is not None:
         c.significance_level = float(significance_level)
     probe_config = None

@@ -128,7 +128,7 @@ class Split(Handle):
 def _config(protocol: int, seed: int) -> _lib.SplitConfig:
     c = _lib.SplitConfig()
     _lib.call("aerec_split_config_init", ctypes.byref(c), protocol)
-    c.seed = int(seed)
+    c.seed = _lib.uint64(seed, "seed")
     return c
 
 
