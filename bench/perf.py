@@ -46,7 +46,7 @@ import perfdata  # noqa: E402
 
 OUT = HERE / "results"
 AEREC = ROOT / ".build" / "release" / "aerec"
-SECTIONS = ["epoch", "ease", "topk", "memory", "scaling", "python"]
+SECTIONS = ["epoch", "ease", "topk", "memory", "scaling", "python", "techniques"]
 FULL_USERS = 29858
 FULL_BATCHES = perfdata.batches_per_epoch(FULL_USERS)
 
@@ -67,8 +67,8 @@ def study_running() -> bool:
         return False
 
 
-def task(name: str, *args: str, threads: int) -> dict:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+def task(name: str, *args: str, threads: int, env_extra: dict | None = None) -> dict:
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), **(env_extra or {}))
     cmd = [sys.executable, str(HERE / "perf_tasks.py"), name, "--threads", str(threads), *args]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -307,6 +307,44 @@ def section_python(q: bool, th: int) -> dict:
     return res
 
 
+def section_techniques(q: bool, th: int) -> dict:
+    """What individual techniques gain, each against its own switch in the same run."""
+    out: dict = {}
+    users = 1000 if q else 2000
+    rounds = 2 if q else 3
+    for model in ("mult-vae", "mult-dae"):
+        # fused output layer (bias inside the likelihood kernel, logits onto zeros, gradient + Adam
+        # block by block) vs the unfused path: time interleaved in one process, bits and memory apart
+        ab = task("fusion-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), threads=th)
+        f, u = ab["per_batch_seconds"]["fused"], ab["per_batch_seconds"]["unfused"]
+        runs = {k: task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
+                        env_extra={"AEREC_FUSION": v}) for k, v in (("fused", "1"), ("unfused", "0"))}
+        out[f"fusion_{model}"] = {
+            "fused_per_batch": stat(f), "unfused_per_batch": stat(u), "time_ratio": med(f) / med(u),
+            "identical_losses": runs["fused"]["losses"] == runs["unfused"]["losses"],
+            "peak_rss_mb": {k: r["peak_rss_mb"] for k, r in runs.items()}, "sgemm_samples": ab["sgemm_gflops"]}
+        x = out[f"fusion_{model}"]
+        log(f"  {model} fusion: {med(f):.3f} vs {med(u):.3f} s/batch ({x['time_ratio']:.3f}x), peak RSS "
+            f"{x['peak_rss_mb']['fused']:.0f} vs {x['peak_rss_mb']['unfused']:.0f} MiB, same bits: {x['identical_losses']}")
+    # threads: 1 vs 2 for the kernels and OpenBLAS together
+    per = {}
+    for t in (2, 1, 2, 1):
+        r = task("aerec-epoch", "--model", "mult-vae", "--users", str(users), "--epochs", "2", threads=t)
+        per.setdefault(t, []).append(r["epoch_seconds"][1] / r["batches"])
+    out["threads"] = {"per_batch_1": stat(per[1]), "per_batch_2": stat(per[2]), "speedup_2_over_1":
+                      med(per[1]) / med(per[2])}
+    log(f"  Mult-VAE threads: 1 -> {med(per[1]):.3f} s/batch, 2 -> {med(per[2]):.3f} s/batch "
+        f"({out['threads']['speedup_2_over_1']:.2f}x)")
+    a = task("adam-kernels", "--repeat", "3" if q else "5", threads=th)
+    out["adam"] = {"touched_rows_per_batch": a["touched_rows_per_batch"], "dense": stat(a["dense_seconds"]),
+                   "lazy": stat(a["lazy_seconds"]), "dense_gbs": stat(a["dense_gbs"]),
+                   "lazy_speedup": med(a["dense_seconds"]) / med(a["lazy_seconds"])}
+    log(f"  input-layer Adam per batch: dense {1e3 * med(a['dense_seconds']):.0f} ms "
+        f"({med(a['dense_gbs']):.1f} GB/s), lazy over {a['touched_rows_per_batch']:.0f} rows "
+        f"{1e3 * med(a['lazy_seconds']):.1f} ms ({out['adam']['lazy_speedup']:.0f}x)")
+    return out
+
+
 # ------------------------------------------------------------------------------------------- report
 def pct(x: float) -> str:
     return f"{100 * x:+.1f} %"
@@ -450,6 +488,27 @@ def report(r: dict) -> str:
         for i, (c, q) in enumerate(zip(p["cli"], p["python"])):
             L.append(f"| {i + 1} | {c['fit']:.2f} | {q['fit']:.2f} | {c['wall']:.2f} | {q['job']:.2f} | {q['wall']:.2f} |")
         L.append("")
+    if "techniques" in s:
+        t = s["techniques"]
+        L += ["## Techniques, each against its switch in the same run", "",
+              "| technique | with | without | effect |", "|---|---|---|---|"]
+        for model in ("mult-vae", "mult-dae"):
+            x = t.get(f"fusion_{model}")
+            if x:
+                L.append(f"| {model}: fused output layer (bias in the likelihood kernel, logits onto zeros, gradient "
+                         f"+ Adam in 2.4 MB blocks) | {spread(x['fused_per_batch'])} s/batch, peak RSS "
+                         f"{x['peak_rss_mb']['fused']:.0f} MiB | {spread(x['unfused_per_batch'])} s/batch, "
+                         f"{x['peak_rss_mb']['unfused']:.0f} MiB | time ×{x['time_ratio']:.3f}, memory "
+                         f"{x['peak_rss_mb']['fused'] - x['peak_rss_mb']['unfused']:+.0f} MiB, bit-identical: "
+                         f"{x['identical_losses']} |")
+        th_ = t["threads"]
+        L.append(f"| 2 threads (kernels and OpenBLAS) vs 1, Mult-VAE | {spread(th_['per_batch_2'])} s/batch | "
+                 f"{spread(th_['per_batch_1'])} s/batch | ×{th_['speedup_2_over_1']:.2f} faster |")
+        a_ = t["adam"]
+        L.append(f"| lazy Adam on the 40,981 × 600 input layer ({a_['touched_rows_per_batch']:.0f} rows per batch) "
+                 f"vs dense | {1e3 * a_['lazy']['median']:.1f} ms/batch | {1e3 * a_['dense']['median']:.0f} ms/batch "
+                 f"({a_['dense_gbs']['median']:.1f} GB/s) | ×{a_['lazy_speedup']:.0f} faster |")
+        L.append("")
     L.append(f"Suite time: {r['seconds'] / 60:.1f} min.")
     return "\n".join(L) + "\n"
 
@@ -475,7 +534,7 @@ def main() -> None:
     log(f"  SGEMM {', '.join(f'{g:.0f}' for g in r['sgemm']['gflops'])} GFLOP/s on {r['sgemm']['core']}")
     OUT.mkdir(parents=True, exist_ok=True)
     fns = {"epoch": section_epoch, "ease": section_ease, "topk": section_topk, "memory": section_memory,
-           "scaling": section_scaling, "python": section_python}
+           "scaling": section_scaling, "python": section_python, "techniques": section_techniques}
     for name in [x for x in args.only.split(",") if x]:
         log(f"[{name}]")
         ts = time.perf_counter()

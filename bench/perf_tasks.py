@@ -229,6 +229,69 @@ def task_pyjob(args) -> dict:
             "ndcg@100": float(res["ndcg@100"].value), "job_seconds_in_process": time.perf_counter() - t0}
 
 
+def task_fusion_ab(args) -> dict:
+    """Fused vs unfused training paths in one process, alternating epoch by epoch (AEREC_FUSION is
+    read at every batch), so that both see the same machine load."""
+    import aerec
+    X = matrix(args)
+    seq = [1, 0] * args.repeat
+    os.environ["AEREC_FUSION"] = "1"  # the warm-up epoch
+    state = {"i": 0}
+
+    def cb(r):
+        state["i"] += 1
+        os.environ["AEREC_FUSION"] = str(seq[(state["i"] - 1) % len(seq)])
+
+    cls = {"mult-dae": aerec.MultDAE, "mult-vae": aerec.MultVAE}[args.model]
+    rate0 = sgemm_gflops(args.threads)
+    m = cls(epochs=len(seq) + 1, threads=args.threads, seed=args.seed)
+    m.fit(X, validation=False, progress=False, callback=cb)
+    rate1 = sgemm_gflops(args.threads)
+    os.environ.pop("AEREC_FUSION")
+    b = perfdata.batches_per_epoch(X.shape[0])
+    per = {"fused": [], "unfused": []}
+    for f, r in zip(seq, m.history_[1:]):
+        per["fused" if f else "unfused"].append(r.train_seconds / b)
+    return {"users": X.shape[0], "items": X.shape[1], "per_batch_seconds": per, "sgemm_gflops": [rate0, rate1]}
+
+
+def task_adam_kernels(args) -> dict:
+    """The input layer's Adam: lazy (the rows of the batch's items) vs dense over all 40,981 x 600."""
+    class Adam(C.Structure):
+        _fields_ = [("lr", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float), ("eps", C.c_float),
+                    ("weight_decay", C.c_float), ("decoupled", C.c_int32), ("step", C.c_int64)]
+    lib = aerec_lib()
+    lib.aek_adam_dense.argtypes = [C.c_int64, C.c_void_p, C.c_void_p, C.c_void_p, C.c_void_p, Adam, C.c_int]
+    lib.aek_adam_rows.argtypes = [C.c_void_p, C.c_int64, C.c_int64, C.c_int64, C.c_void_p, C.c_void_p, C.c_void_p,
+                                  C.c_void_p, C.c_int64, Adam, C.c_int]
+    X = matrix(args)
+    h = 600
+    rng = np.random.default_rng(0)
+    users = rng.permutation(X.shape[0])
+    touched = [np.unique(X[np.sort(users[lo:lo + perfdata.BATCH])].indices).astype(np.int32)
+               for lo in range(0, min(len(users), 20 * perfdata.BATCH), perfdata.BATCH)]
+    P = rng.standard_normal((X.shape[1], h), dtype=np.float32)
+    G = rng.standard_normal((X.shape[1], h), dtype=np.float32) * 1e-3
+    M = np.zeros_like(P)
+    V = np.zeros_like(P)
+    cfg = Adam(1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 1)
+    dense, lazy = [], []
+    for rep in range(args.repeat + 1):
+        t0 = time.perf_counter()
+        lib.aek_adam_dense(P.size, P.ctypes.data, G.ctypes.data, M.ctypes.data, V.ctypes.data, cfg, args.threads)
+        t1 = time.perf_counter()
+        t = touched[rep % len(touched)]
+        lib.aek_adam_rows(t.ctypes.data, len(t), X.shape[1], h, P.ctypes.data, G.ctypes.data, M.ctypes.data,
+                          V.ctypes.data, h, cfg, args.threads)
+        t2 = time.perf_counter()
+        if rep:
+            dense.append(t1 - t0)
+            lazy.append(t2 - t1)
+    return {"rows": X.shape[1], "cols": h, "touched_rows_per_batch": float(np.mean([len(t) for t in touched])),
+            "dense_seconds": dense, "lazy_seconds": lazy,
+            "dense_gbs": [7 * 4 * P.size / t / 1e9 for t in dense]}
+
+
 def task_sgemm(args) -> dict:
     return {"gflops": [sgemm_gflops(args.threads) for _ in range(args.repeat)], "core":
             aerec_lib().aek_blas_corename().decode()}
@@ -236,7 +299,7 @@ def task_sgemm(args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("task", choices=["aerec-epoch", "numpy-epoch", "aerec-ease", "numpy-ease", "topk", "sgemm", "pyjob"])
+    ap.add_argument("task", choices=["aerec-epoch", "numpy-epoch", "aerec-ease", "numpy-ease", "topk", "sgemm", "pyjob", "fusion-ab", "adam-kernels"])
     ap.add_argument("--model", default="mult-vae")
     ap.add_argument("--data", default="gowalla")
     ap.add_argument("--users", type=int, default=0, help="users subsample (0: all)")
@@ -252,7 +315,8 @@ def main() -> None:
     ap.add_argument("--max-users", type=int, default=0)
     args = ap.parse_args()
     fn = {"aerec-epoch": task_aerec_epoch, "numpy-epoch": task_numpy_epoch, "aerec-ease": task_aerec_ease,
-          "numpy-ease": task_numpy_ease, "topk": task_topk, "sgemm": task_sgemm, "pyjob": task_pyjob}[args.task]
+          "numpy-ease": task_numpy_ease, "topk": task_topk, "sgemm": task_sgemm, "pyjob": task_pyjob,
+          "fusion-ab": task_fusion_ab, "adam-kernels": task_adam_kernels}[args.task]
     t0 = time.perf_counter()
     out = fn(args)
     out["task_seconds"] = time.perf_counter() - t0

@@ -122,23 +122,47 @@ typedef struct {
     aek_csr x;
     float *Z;
     int64_t ldz;
+    const float *bias; /* multinomial only */
     float scale;
     int write_grad;
     double partial[256];
 } mnll_ctx;
 
+/* z[j] += b[j] and the max of the result (row_max's lanes and comparisons, so the same max), n >= 1. */
+AEK_INLINE float row_add_max(float *restrict z, const float *restrict b, int64_t n) {
+    float mx[AEK_LANES];
+    for (int k = 0; k < AEK_LANES; k++) mx[k] = -INFINITY;
+    int64_t j = 0;
+    for (; j + AEK_LANES <= n; j += AEK_LANES)
+        for (int k = 0; k < AEK_LANES; k++) {
+            float v = z[j + k] + b[j + k];
+            z[j + k] = v;
+            mx[k] = v > mx[k] ? v : mx[k];
+        }
+    float m = -INFINITY;
+    for (; j < n; j++) {
+        float v = z[j] + b[j];
+        z[j] = v;
+        m = v > m ? v : m;
+    }
+    for (int k = 0; k < AEK_LANES; k++) m = mx[k] > m ? mx[k] : m;
+    return m;
+}
+
 /* One row: loss_r = sum_k x_k (m - z_k) + n_r log S with m = max z, S = sum_j e^(z_j - m),
  * i.e. -sum_k x_k log_softmax(z)_k without forming log(softmax). Gradient (in place):
  * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. */
-AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const int32_t *ind, const float *val, int64_t k0,
-                                  int64_t k1, float scale, int write_grad) {
+AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *restrict bias, const int32_t *ind,
+                                  const float *val, int64_t k0, int64_t k1, float scale, int write_grad) {
     if (n == 0) return 0.0;
     if (k1 == k0) { /* no targets: n_r = 0, loss 0, gradient 0 */
         if (write_grad)
             for (int64_t j = 0; j < n; j++) z[j] = 0.0f;
+        else if (bias)
+            for (int64_t j = 0; j < n; j++) z[j] += bias[j];
         return 0.0;
     }
-    float m = row_max(z, n);
+    float m = bias ? row_add_max(z, bias, n) : row_max(z, n);
     double nr = 0.0, dot = 0.0;
     for (int64_t k = k0; k < k1; k++) {
         double xv = target_value(val, k);
@@ -159,13 +183,18 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
     mnll_ctx *c = (mnll_ctx *)vctx;
     double s = 0.0;
     for (int64_t r = r0; r < r1; r++)
-        s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->x.indices, c->x.values, c->x.indptr[r], c->x.indptr[r + 1],
-                      c->scale, c->write_grad);
+        s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
+                      c->x.indptr[r + 1], c->scale, c->write_grad);
     c->partial[part] = s;
 }
 
 int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write_grad, double *loss,
                         int n_threads) {
+    return aek_multinomial_nll_bias(x, Z, ldz, NULL, scale, write_grad, loss, n_threads);
+}
+
+int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, int write_grad,
+                             double *loss, int n_threads) {
     AEK_CHECK(loss != NULL);
     AEK_CHECK(csr_ok(&x, 1));
     AEK_CHECK(block_ok(x.n_rows, x.n_cols, Z, ldz));
@@ -174,6 +203,7 @@ int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write
     c.x = x;
     c.Z = Z;
     c.ldz = ldz;
+    c.bias = bias;
     c.scale = scale;
     c.write_grad = write_grad != 0;
     int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));

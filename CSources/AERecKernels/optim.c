@@ -132,3 +132,32 @@ int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t n_param_rows, int
     aek_parallel_for(aek_parallel_parts(n_threads, n_rows, min_rows), n_rows, aek_adam_rows_range, &ctx);
     return AEK_OK;
 }
+
+typedef struct {
+    int64_t cols, ld, ldg;
+    float *param, *m, *v;
+    const float *grad;
+    aek_adam_coef k;
+} aek_adam_block_ctx;
+
+static void aek_adam_block_range(void *vctx, int64_t begin, int64_t end, int part) {
+    (void)part;
+    const aek_adam_block_ctx *ctx = (const aek_adam_block_ctx *)vctx;
+    for (int64_t r = begin; r < end; r++)
+        aek_adam_span(ctx->cols, ctx->param + r * ctx->ld, ctx->grad + r * ctx->ldg, ctx->m + r * ctx->ld,
+                      ctx->v + r * ctx->ld, ctx->k);
+}
+
+int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v, int64_t ld, const float *grad,
+                   int64_t ldg, aek_adam cfg, int n_threads) {
+    AEK_CHECK(rows >= 0 && cols >= 0 && ld >= cols && ldg >= cols);
+    aek_adam_coef k;
+    int st = aek_adam_prepare(cfg, &k);
+    if (st != AEK_OK) return st;
+    if (rows == 0 || cols == 0) return AEK_OK;
+    AEK_CHECK(param != NULL && grad != NULL && m != NULL && v != NULL);
+    aek_adam_block_ctx ctx = {cols, ld, ldg, param, m, v, grad, k};
+    int64_t min_rows = (1 << 16) / cols + 1;
+    aek_parallel_for(aek_parallel_parts(n_threads, rows, min_rows), rows, aek_adam_block_range, &ctx);
+    return AEK_OK;
+}

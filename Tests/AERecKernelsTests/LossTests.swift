@@ -230,6 +230,42 @@ struct LossMultinomialTests {
         }
     }
 
+    @Test("the fused output bias gives the bits of a separate bias pass", arguments: [1, 3])
+    func fusedBias(threads: Int) {
+        var rng = LossRNG(21)
+        let x = Block.random(rows: 11, cols: 203, maxPerRow: 30, explicit: false, offset: 0, rng: &rng)
+        let ld = 210
+        let Z0 = logits(rows: x.nRows, cols: x.nCols, ld: ld, scale: 5, rng: &rng)
+        let bias = (0..<x.nCols).map { _ in rng.sym() * 2 }
+        // separate pass: Z + bias, then the plain kernel
+        var biased = Z0
+        for r in 0..<x.nRows { for c in 0..<x.nCols { biased[r * ld + c] = Z0[r * ld + c] + bias[c] } }
+        for grad in [true, false] {
+            let (st, want, wantZ) = run(.multinomial, x, biased, ld: ld, scale: 0.25, grad: grad, threads: threads)
+            var Z = Z0
+            var loss = 0.0
+            let st2 = x.with { c in
+                Z.withUnsafeMutableBufferPointer { z in
+                    bias.withUnsafeBufferPointer { b in
+                        aek_multinomial_nll_bias(c, z.baseAddress, Int64(ld), b.baseAddress, 0.25, grad ? 1 : 0, &loss,
+                                                 Int32(threads))
+                    }
+                }
+            }
+            #expect(st == ok && st2 == ok)
+            #expect(loss == want)
+            #expect(bits(Z) == bits(wantZ), "grad \(grad): Z differs from the two-pass result")
+        }
+        // no bias: the plain kernel
+        var Z = Z0
+        var loss = 0.0
+        let st3 = x.with { c in
+            Z.withUnsafeMutableBufferPointer { aek_multinomial_nll_bias(c, $0.baseAddress, Int64(ld), nil, 0.25, 1, &loss, 1) }
+        }
+        let (_, plain, plainZ) = run(.multinomial, x, Z0, ld: ld, scale: 0.25, grad: true)
+        #expect(st3 == ok && loss == plain && bits(Z) == bits(plainZ))
+    }
+
     @Test func duplicatesActAsSummedCounts() {
         let x = Block(nRows: 1, nCols: 6, indptr: [0, 3], indices: [4, 1, 4], values: [2, 1, 3])
         let merged = Block(nRows: 1, nCols: 6, indptr: [0, 2], indices: [1, 4], values: [1, 5])

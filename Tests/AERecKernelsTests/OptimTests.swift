@@ -219,3 +219,53 @@ fileprivate func adamRows(_ rows: [Int32], nParamRows: Int, rowLen: Int, ld: Int
         #expect(aek_adam_dense(0, nil, nil, nil, nil, ok, 1) == Int32(AEK_OK))
     }
 }
+
+@Suite("aek_adam_block")
+struct AdamBlockTests {
+    @Test("a column block with its own gradient buffer updates exactly as dense Adam", arguments: [1, 2])
+    func matchesDense(threads: Int) {
+        var rng = OptRng(state: 99)
+        let rows = 7, cols = 45, block = 16
+        let p0 = (0..<rows * cols).map { _ in rng.signed() }
+        let g = (0..<rows * cols).map { _ in rng.signed() * 0.1 }
+        var m0 = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
+        var v0 = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        for decoupled in [false, true] {
+            let cfg = adamCfg(step: 3, decoupled: decoupled)
+            var p = p0, m = m0, v = v0
+            #expect(adamDense(&p, g, &m, &v, cfg) == Int32(AEK_OK))
+            var q = p0, mq = m0, vq = v0
+            var c0 = 0
+            while c0 < cols {
+                let w = min(block, cols - c0)
+                // the block's gradient in its own w-wide buffer
+                var gb = [Float](repeating: 0, count: rows * w)
+                for r in 0..<rows { for c in 0..<w { gb[r * w + c] = g[r * cols + c0 + c] } }
+                let st = q.withUnsafeMutableBufferPointer { qp in
+                    mq.withUnsafeMutableBufferPointer { mp in
+                        vq.withUnsafeMutableBufferPointer { vp in
+                            gb.withUnsafeBufferPointer { gp in
+                                aek_adam_block(Int64(rows), Int64(w), qp.baseAddress! + c0, mp.baseAddress! + c0,
+                                               vp.baseAddress! + c0, Int64(cols), gp.baseAddress, Int64(w), cfg,
+                                               Int32(threads))
+                            }
+                        }
+                    }
+                }
+                #expect(st == Int32(AEK_OK))
+                c0 += w
+            }
+            #expect(q.map(\.bitPattern) == p.map(\.bitPattern))
+            #expect(mq.map(\.bitPattern) == m.map(\.bitPattern))
+            #expect(vq.map(\.bitPattern) == v.map(\.bitPattern))
+        }
+        m0[0] = 0; v0[0] = 0
+        // argument checks: ld < cols, ldg < cols
+        var p = p0
+        let bad = p.withUnsafeMutableBufferPointer { pp in
+            aek_adam_block(2, 10, pp.baseAddress, pp.baseAddress, pp.baseAddress, 9, pp.baseAddress, 10,
+                           adamCfg(step: 1, decoupled: false), 1)
+        }
+        #expect(bad == Int32(AEK_ERR_ARG))
+    }
+}

@@ -104,6 +104,56 @@ struct AutoencoderModelTests {
         #expect(a.1 != c.1)
     }
 
+    @Test("the fused output-layer update (bias in the likelihood, gradient and Adam block by block) gives the unfused bits")
+    func fusedUpdateIsBitIdentical() throws {
+        // more items than one fused block holds, so the update really runs block by block
+        let items = decoderBlockFloats / 12 + 37
+        let train = try Self.matrix(users: 40, items: items, density: 0.004, seed: 5)
+        let options = TrainingOptions(epochs: 1, batchSize: 16, seed: 3, threads: 2)
+        // batches of 16, 16, 8, then 16 again (a shorter batch between full ones); modes per batch:
+        // unfused, fused, and a mix (an unfused batch leaves logits rows a later fused one must not trust)
+        let spans = [(0, 16), (16, 32), (32, 40), (0, 16)]
+        let modes: [[Bool]] = [[false, false, false, false], [true, true, true, true], [true, false, true, true]]
+        func batches(_ model: some GradientTrainable, modes: [Bool],
+                     step: (UnsafeBufferPointer<Int32>, Bool) throws -> Void) throws {
+            try model.beginTraining(train, trainRows: [], options: options)
+            let rows = (0..<Int32(train.rowCount)).map { $0 }
+            try rows.withUnsafeBufferPointer { r in
+                for ((lo, hi), fused) in zip(spans, modes) { try step(UnsafeBufferPointer(rebasing: r[lo..<hi]), fused) }
+            }
+        }
+        for useDAE in [true, false] {
+            var results: [[Float]] = []
+            var losses: [[Double]] = []
+            for mode in modes {
+                var l: [Double] = []
+                if useDAE {
+                    let m = try MultDAE(itemCount: items, configuration: .init(latentDimension: 12, l2: 0.01))
+                    try batches(m, modes: mode) { r, f in
+                        l.append(try m.computeGradients(r, epoch: 1, fusedUpdate: f))
+                        try m.applyUpdate(fusedUpdate: f)
+                    }
+                    results.append(m.parameters.flatMap { $0.value.array })
+                    m.endTraining()
+                } else {
+                    let m = try MultVAE(itemCount: items, configuration: .init(hiddenDimension: 12, latentDimension: 5))
+                    try batches(m, modes: mode) { r, f in
+                        l.append(try m.computeGradients(r, epoch: 1, fusedUpdate: f))
+                        try m.applyUpdate(fusedUpdate: f)
+                    }
+                    results.append(m.parameters.flatMap { $0.value.array })
+                    m.endTraining()
+                }
+                losses.append(l)
+            }
+            let name = useDAE ? "Mult-DAE" : "Mult-VAE"
+            for k in 1..<modes.count {
+                #expect(losses[k] == losses[0], "\(name) losses, modes \(modes[k])")
+                #expect(results[k].map(\.bitPattern) == results[0].map(\.bitPattern), "\(name) weights, modes \(modes[k])")
+            }
+        }
+    }
+
     @Test("save and load give identical scores and codes")
     func persistence() throws {
         let train = try Self.matrix(users: 30, items: 25, density: 0.25, seed: 2)

@@ -163,6 +163,11 @@ int aek_normal_fill(int64_t rows, int64_t cols, float *out, int64_t ld, uint64_t
  * n_r = sum_i x[r,i]: no extra n_cols-wide buffer. */
 int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write_grad, double *loss,
                         int n_threads);
+/* The same with an output bias fused in: the logits are Z[r,i] + bias[i] (bias may be NULL: no bias).
+ * Z receives the gradient as above (write_grad), or the biased logits (write_grad == 0). Bit-identical
+ * to adding the bias in a separate pass first, without that pass over the rows x n_cols block. */
+int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, int write_grad,
+                             double *loss, int n_threads);
 
 /* Sigmoid cross-entropy over every entry of Z (rows x x.n_cols); targets y[r,i] = stored value
  * (or 1 for implicit), 0 where absent.
@@ -204,6 +209,12 @@ int aek_adam_dense(int64_t n, float *param, const float *grad, float *m, float *
  * [0, n_param_rows) (as aek_csr_transpose_dense_mm's `touched` list is), else AEK_ERR_ARG. */
 int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t n_param_rows, int64_t row_len, float *param,
                   const float *grad, float *m, float *v, int64_t ld, aek_adam cfg, int n_threads);
+
+/* Adam on a rows x cols block of param/m/v (leading dimension ld) with the gradient in its own
+ * buffer (leading dimension ldg): the update of aek_adam_dense, element for element (bit-identical),
+ * for a gradient computed block by block (a decoder's weights, a column chunk at a time). */
+int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v, int64_t ld, const float *grad,
+                   int64_t ldg, aek_adam cfg, int n_threads);
 
 /* ------------------------------------------------------------------ ranking */
 /* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest

@@ -71,6 +71,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         b1 = Parameter(name: "encoder.bias", rows: 1, cols: d, decays: false)
         W2 = Parameter(name: "decoder.weight", rows: d, cols: itemCount)
         b2 = Parameter(name: "decoder.bias", rows: 1, cols: itemCount, decays: false)
+        W2.fusedUpdate = true
         initialize(seed: seed)
     }
 
@@ -99,6 +100,10 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     private final class Workspace {
         var batch: SparseBatch
         let z1: FloatBuffer, a1: FloatBuffer, da1: FloatBuffer, logits: FloatBuffer
+        /// One column block of the decoder's weight gradient (fused update).
+        let decoderBlock: FloatBuffer
+        /// Rows of `logits` that may hold non-zeros (see MultVAE's workspace).
+        var logitsDirtyRows = 0
         let transposeWork: UnsafeMutableRawPointer
         let transposeBytes: Int
         var step = 0
@@ -110,6 +115,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             let b = options.batchSize, i = train.columnCount
             batch = SparseBatch(columnCount: i, rowCapacity: b)
             z1 = FloatBuffer(b * d); a1 = FloatBuffer(b * d); da1 = FloatBuffer(b * d); logits = FloatBuffer(b * i)
+            decoderBlock = FloatBuffer(min(d * i, max(d, decoderBlockFloats)), zeroed: false)
             // the largest batch: the batchSize longest rows
             let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
             transposeBytes = aek_csr_transpose_workspace_size(Int64(i), Int64(maxNNZ))
@@ -148,14 +154,17 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
-        let loss = try computeGradients(rows, epoch: epoch)
-        try applyUpdate()
+        let fused = kernelFusionEnabled
+        let loss = try computeGradients(rows, epoch: epoch, fusedUpdate: fused)
+        try applyUpdate(fusedUpdate: fused)
         return loss
     }
 
     /// Forward and backward pass on the rows: fills every parameter's gradient (of the mean loss
     /// over the batch, without the L2 term, which Adam adds) and returns the summed loss.
-    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
+    /// With `fusedUpdate` the decoder's weights get no gradient but are updated right away, a column
+    /// block at a time, as the next ``applyUpdate(fusedUpdate:)`` would have (same bits; see MultVAE).
+    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int, fusedUpdate: Bool = false) throws -> Double {
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
         let B = rows.count, d = configuration.latentDimension, I = itemCount
@@ -168,22 +177,34 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(aek_csr_dense_mm(x, W1.value.p, Int64(d), Int64(d), b1.value.p, 0, ws.z1.p, Int64(d), t), "encoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(d), nil, act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), t),
                   "latent activation")
-        try check(aek_sgemm(0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I), 0,
-                            ws.logits.p, Int64(I)), "decoder")
-        try check(aek_bias_activation_forward(Int64(B), Int64(I), b2.value.p, identity, ws.logits.p, Int64(I),
-                                              ws.logits.p, Int64(I), t), "decoder bias")
-        // multinomial log-likelihood; the logits become dL/dlogits (mean over the batch)
+        // onto zeros a fused update left (beta = 1: the same bits as beta = 0 without the zeroing pass)
+        try check(aek_sgemm(0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I),
+                            ws.logitsDirtyRows == 0 ? 1 : 0, ws.logits.p, Int64(I)), "decoder")
+        ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
+        if !fusedUpdate {
+            try check(aek_bias_activation_forward(Int64(B), Int64(I), b2.value.p, identity, ws.logits.p, Int64(I),
+                                                  ws.logits.p, Int64(I), t), "decoder bias")
+        }
+        // multinomial log-likelihood (fused: with the output bias added inside, the same bits); the
+        // logits become dL/dlogits (mean over the batch)
         var nll = 0.0
-        try check(aek_multinomial_nll(ws.batch.patternView, ws.logits.p, Int64(I), 1 / Float(B), 1, &nll, t),
-                  "multinomial likelihood")
+        try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, Int64(I), fusedUpdate ? b2.value.p : nil,
+                                           1 / Float(B), 1, &nll, t), "multinomial likelihood")
         // backward
         b2.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0, ws.logits.p,
                                           Int64(I), b2.grad!.p, t), "decoder bias gradient")
-        try check(aek_sgemm(1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
-                            W2.grad!.p, Int64(I)), "decoder gradient")
         try check(aek_sgemm(0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
                             ws.da1.p, Int64(d)), "decoder backprop")
+        if fusedUpdate {
+            try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
+                                    cfg: adamConfiguration(step: ws.step + 1), threads: Int(t), clearing: true)
+            if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
+        } else {
+            W2.ensureGradient()
+            try check(aek_sgemm(1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
+                                W2.grad!.p, Int64(I)), "decoder gradient")
+        }
         b1.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(d), act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), ws.da1.p,
                                           Int64(d), b1.grad!.p, t), "latent activation gradient")
@@ -193,13 +214,20 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     }
 
     /// One Adam step with the gradients of the last computeGradients.
-    func applyUpdate() throws {
+    /// With `fusedUpdate` the decoder's weights, already updated, are left alone.
+    func applyUpdate(fusedUpdate: Bool = false) throws {
         guard let ws else { return }
         ws.step += 1
+        let cfg = adamConfiguration(step: ws.step)
+        for p in parameters where !(fusedUpdate && p === W2) {
+            try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy)
+        }
+    }
+
+    func adamConfiguration(step: Int) -> aek_adam {
         var adam = configuration.optimizer
         adam.weightDecay = 2 * configuration.l2
-        let cfg = adam.kernel(step: ws.step)
-        for p in parameters { try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy) }
+        return adam.kernel(step: step)
     }
 
     // MARK: inference

@@ -92,6 +92,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         bp1 = Parameter(name: "decoder.0.bias", rows: 1, cols: h, decays: false)
         Wp2 = Parameter(name: "decoder.1.weight", rows: h, cols: itemCount)
         bp2 = Parameter(name: "decoder.1.bias", rows: 1, cols: itemCount, decays: false)
+        Wp2.fusedUpdate = true
         initialize(seed: seed)
     }
 
@@ -128,6 +129,12 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     private final class Workspace {
         var batch: SparseBatch
         let z1, a1, da1, q, dq, eps, z, dz, z2, a2, da2, logits: FloatBuffer
+        /// One column block of the output layer's weight gradient (fused update).
+        let decoderBlock: FloatBuffer
+        /// Rows of `logits` from 0 that may hold non-zeros; 0 when the whole buffer is zero (a fused
+        /// update clears the rows it used), and the next forward product then accumulates onto it
+        /// (beta = 1, the same bits as beta = 0) instead of zeroing it first.
+        var logitsDirtyRows = 0
         let transposeWork: UnsafeMutableRawPointer
         let transposeBytes: Int
         var previousTouched = 0
@@ -142,6 +149,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
             z = FloatBuffer(b * d); dz = FloatBuffer(b * d)
             z2 = FloatBuffer(b * h); a2 = FloatBuffer(b * h); da2 = FloatBuffer(b * h)
             logits = FloatBuffer(b * i)
+            decoderBlock = FloatBuffer(min(h * i, max(h, decoderBlockFloats)), zeroed: false)
             let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
             transposeBytes = aek_csr_transpose_workspace_size(Int64(i), Int64(maxNNZ))
             transposeWork = .allocate(byteCount: max(transposeBytes, 1), alignment: 64)
@@ -181,14 +189,19 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }
 
     func trainBatch(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
-        let loss = try computeGradients(rows, epoch: epoch)
-        try applyUpdate()
+        let fused = kernelFusionEnabled
+        let loss = try computeGradients(rows, epoch: epoch, fusedUpdate: fused)
+        try applyUpdate(fusedUpdate: fused)
         return loss
     }
 
     /// Forward and backward pass on the rows: fills every parameter's gradient (of the mean loss
     /// over the batch, without the L2 term, which Adam adds) and returns the summed loss.
-    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int) throws -> Double {
+    /// With `fusedUpdate` the output layer's weights are not given a gradient but updated by Adam
+    /// right away, a column block at a time (``Parameter/fusedProductAdam``), as the next
+    /// ``applyUpdate(fusedUpdate:)`` would have: the same bits, without the 4·hidden·items-byte
+    /// gradient buffer and its write and read.
+    func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int, fusedUpdate: Bool = false) throws -> Double {
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
         let B = rows.count, h = configuration.hiddenDimension, d = configuration.latentDimension, I = itemCount
@@ -218,11 +231,18 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(aek_sgemm(0, 0, B64, h64, d64, 1, ws.z.p, d64, Wp1.value.p, h64, 0, ws.z2.p, h64), "decoder")
         try check(aek_bias_activation_forward(B64, h64, bp1.value.p, g, ws.z2.p, h64, ws.a2.p, h64, t),
                   "decoder activation")
-        try check(aek_sgemm(0, 0, B64, I64, h64, 1, ws.a2.p, h64, Wp2.value.p, I64, 0, ws.logits.p, I64), "decoder out")
-        try check(aek_bias_activation_forward(B64, I64, bp2.value.p, identity, ws.logits.p, I64, ws.logits.p, I64, t),
-                  "decoder bias")
+        // the logits: onto the zeros a fused update left (the same bits as beta = 0), the output bias
+        // added inside the likelihood kernel (the same bits as a separate pass)
+        try check(aek_sgemm(0, 0, B64, I64, h64, 1, ws.a2.p, h64, Wp2.value.p, I64, ws.logitsDirtyRows == 0 ? 1 : 0,
+                            ws.logits.p, I64), "decoder out")
+        ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
+        if !fusedUpdate {
+            try check(aek_bias_activation_forward(B64, I64, bp2.value.p, identity, ws.logits.p, I64, ws.logits.p, I64,
+                                                  t), "decoder bias")
+        }
         var nll = 0.0, kl = 0.0
-        try check(aek_multinomial_nll(ws.batch.patternView, ws.logits.p, I64, 1 / Float(B), 1, &nll, t), "likelihood")
+        try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, I64, fusedUpdate ? bp2.value.p : nil,
+                                           1 / Float(B), 1, &nll, t), "likelihood")
         // KL term: gradients go straight into dq = [dμ | dlog σ²]
         ws.dq.zero()
         try check(aek_gaussian_kl(B64, d64, ws.q.p, d2, ws.q.p + d, d2, beta / Float(B), ws.dq.p, d2, ws.dq.p + d, d2,
@@ -231,8 +251,15 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         bp2.grad!.zero()
         try check(aek_activation_backward(B64, I64, identity, ws.logits.p, I64, nil, 0, ws.logits.p, I64,
                                           bp2.grad!.p, t), "decoder bias gradient")
-        try check(aek_sgemm(1, 0, h64, I64, B64, 1, ws.a2.p, h64, ws.logits.p, I64, 0, Wp2.grad!.p, I64), "dWp2")
         try check(aek_sgemm(0, 1, B64, h64, I64, 1, ws.logits.p, I64, Wp2.value.p, I64, 0, ws.da2.p, h64), "dA2")
+        if fusedUpdate {
+            try Wp2.fusedProductAdam(a: ws.a2.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
+                                     cfg: adamConfiguration(step: updateCount + 1), threads: Int(t), clearing: true)
+            if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
+        } else {
+            Wp2.ensureGradient()
+            try check(aek_sgemm(1, 0, h64, I64, B64, 1, ws.a2.p, h64, ws.logits.p, I64, 0, Wp2.grad!.p, I64), "dWp2")
+        }
         bp1.grad!.zero()
         try check(aek_activation_backward(B64, h64, g, ws.z2.p, h64, ws.a2.p, h64, ws.da2.p, h64, bp1.grad!.p, t),
                   "decoder activation gradient")
@@ -260,14 +287,21 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         return (nll + kl) * Double(B)
     }
 
-    /// One Adam step with the gradients of the last computeGradients (and β moves on).
-    func applyUpdate() throws {
+    /// One Adam step with the gradients of the last computeGradients (and β moves on); with
+    /// `fusedUpdate` the output layer's weights, already updated, are left alone.
+    func applyUpdate(fusedUpdate: Bool = false) throws {
         guard let ws else { return }
         updateCount += 1
+        let cfg = adamConfiguration(step: updateCount)
+        for p in parameters where !(fusedUpdate && p === Wp2) {
+            try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy)
+        }
+    }
+
+    func adamConfiguration(step: Int) -> aek_adam {
         var adam = configuration.optimizer
         adam.weightDecay = 2 * configuration.l2
-        let cfg = adam.kernel(step: updateCount)
-        for p in parameters { try p.adamStep(cfg, threads: ws.options.threads, lazy: configuration.optimizer.lazy) }
+        return adam.kernel(step: step)
     }
 
     // MARK: inference

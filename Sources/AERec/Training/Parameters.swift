@@ -1,4 +1,20 @@
 import AERecKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Floats in one block of a fused output-layer update (``Parameter/fusedProductAdam``): 2.4 MB,
+/// e.g. 1,024 items × 600 hidden units, which stays in cache until Adam consumes it.
+let decoderBlockFloats = 614_400
+
+/// The fused training paths (output bias inside the likelihood kernel, the forward product onto
+/// logits a fused update left zeroed, the output layer's gradient and Adam step block by block)
+/// are on unless the environment has AEREC_FUSION=0, a diagnostic switch for measuring what they
+/// gain (bench/perf.py): both paths give the same bits. Read at every batch.
+var kernelFusionEnabled: Bool {
+    guard let v = getenv("AEREC_FUSION") else { return true }
+    return String(cString: v) != "0"
+}
 
 /// A trainable rows × cols float32 tensor with its gradient and Adam moments.
 final class Parameter: @unchecked Sendable {
@@ -16,6 +32,9 @@ final class Parameter: @unchecked Sendable {
     var touchedCount = 0
     /// Whether weight decay applies (weights yes, biases no, as in Liang et al.).
     let decays: Bool
+    /// Updated block by block from a product (``fusedProductAdam``) during training: no gradient
+    /// buffer is allocated for it unless ``ensureGradient()`` asks for one.
+    var fusedUpdate = false
 
     init(name: String, rows: Int, cols: Int, lazyRows: Bool = false, decays: Bool = true) {
         self.name = name
@@ -42,7 +61,7 @@ final class Parameter: @unchecked Sendable {
     }
 
     func prepareForTraining() {
-        if grad == nil { grad = FloatBuffer(count) }
+        if grad == nil && !fusedUpdate { grad = FloatBuffer(count) }
         if m == nil { m = FloatBuffer(count) }
         if v == nil { v = FloatBuffer(count) }
         if lazyRows && touched.count < rows { touched = [Int32](repeating: 0, count: rows) }
@@ -55,6 +74,39 @@ final class Parameter: @unchecked Sendable {
         }
         mValues.withUnsafeBufferPointer { if $0.count > 0 { m.p.update(from: $0.baseAddress!, count: $0.count) } }
         vValues.withUnsafeBufferPointer { if $0.count > 0 { v.p.update(from: $0.baseAddress!, count: $0.count) } }
+    }
+
+    /// Allocates the gradient buffer if training has not (a fused parameter's unfused path).
+    func ensureGradient() {
+        if grad == nil { grad = FloatBuffer(count) }
+    }
+
+    /// The gradient of a dense layer's weights, G_W = Aᵀ·G (A: the layer's n × rows input at `a`,
+    /// G: the n × cols output gradient at `g`, leading dimension `ldg`), applied by Adam a block
+    /// of columns at a time: each block of G_W goes into `scratch` (rows × (scratch.count / rows)
+    /// floats, cache-sized) and is consumed at once, so the full rows × cols gradient is never
+    /// written to memory nor read back. Bit-identical to the product into a full gradient followed
+    /// by ``adamStep`` (a column block of a product is computed exactly as in the whole product).
+    /// With `clearing`, each block of G is zeroed once used (it is dead by then), which spares the
+    /// next forward product's zeroing pass.
+    func fusedProductAdam(a: UnsafePointer<Float>, n: Int, g: UnsafeMutablePointer<Float>, ldg: Int,
+                          scratch: FloatBuffer, cfg: aek_adam, threads: Int, clearing: Bool) throws {
+        guard let m, let v else { throw AERecError.invalidArgument("\(name): no optimiser state") }
+        var c = cfg
+        if !decays { c.weight_decay = 0 }
+        let width = max(1, min(cols, scratch.count / max(rows, 1)))
+        var c0 = 0
+        while c0 < cols {
+            let w = min(width, cols - c0)
+            try check(aek_sgemm(1, 0, Int64(rows), Int64(w), Int64(n), 1, a, Int64(rows), g + c0, Int64(ldg), 0,
+                                scratch.p, Int64(w)), "\(name) gradient")
+            try check(aek_adam_block(Int64(rows), Int64(w), value.p + c0, m.p + c0, v.p + c0, Int64(cols), scratch.p,
+                                     Int64(w), c, Int32(threads)), "adam(\(name))")
+            if clearing {
+                for r in 0..<n { (g + r * ldg + c0).update(repeating: 0, count: w) }
+            }
+            c0 += w
+        }
     }
 
     /// Frees the optimiser state (keeps the value).
