@@ -51,17 +51,16 @@ AEK_INLINE float act_value_u(int kind, float u, float alpha) {
     case AEK_ACT_TANH: return aek_vm_tanh(u);
     case AEK_ACT_RELU: return u > 0.0f ? u : 0.0f;
     case AEK_ACT_LEAKY_RELU: return u >= 0.0f ? u : alpha * u;
-    case AEK_ACT_ELU: {
+    case AEK_ACT_ELU: { /* max(u, 0) + alpha expm1(min(u, 0)): expm1(0) is exactly 0, so no select */
         float em1 = aek_vm_expm1_neg(u < 0.0f ? u : 0.0f);
-        return u >= 0.0f ? u : alpha * em1;
+        return alpha * em1 + (u > 0.0f ? u : 0.0f);
     }
     case AEK_ACT_SELU: {
         float em1 = aek_vm_expm1_neg(u < 0.0f ? u : 0.0f);
-        return u >= 0.0f ? AEK_SELU_LAMBDA * u : AEK_SELU_LA * em1;
+        return AEK_SELU_LA * em1 + AEK_SELU_LAMBDA * (u > 0.0f ? u : 0.0f);
     }
-    case AEK_ACT_SOFTPLUS: return aek_vm_softplus(u);
-    case AEK_ACT_SWISH: /* u = -inf (x / T overflowed) would give -inf * 0: clamp the factor */
-        return (u > -200.0f ? u : -200.0f) * aek_vm_sigmoid(u);
+    case AEK_ACT_SOFTPLUS: return aek_vm_softplus_nodiv(u);
+    case AEK_ACT_SWISH: return aek_vm_swish(u);
     case AEK_ACT_HARD_SIGMOID: {
         float h = (u + 3.0f) * 0.16666667f;
         h = h > 0.0f ? h : 0.0f;
@@ -203,37 +202,49 @@ typedef struct {
     int kind;
 } fwd_ctx;
 
+/* u = v * (1/T), or v itself when 1/T == 1 (the same value: v * 1 == v), which saves a multiply per
+ * element in the common case T = 1. Each loop is instantiated for both. */
+#define AEK_SCALE_T(v) ((v) * invT)
+#define AEK_SCALE_1(v) (v)
+
 /* One cloned row-range function per kind. Inner loops: restrict-qualified, one per aliasing and
  * bias case, so each vectorizes without runtime alias checks (A == Z included). */
+#define AEK_FWD_ROWS(KIND, SCALE)                                                                         \
+    for (int64_t r = r0; r < r1; r++) {                                                                   \
+        float *zr = c->Z + r * c->ldz;                                                                    \
+        float *ar = c->A + r * c->lda;                                                                    \
+        if (zr == ar) {                                                                                   \
+            float *restrict z = zr;                                                                       \
+            if (b) {                                                                                      \
+                for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j] + b[j]), alpha);       \
+            } else {                                                                                      \
+                for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
+            }                                                                                             \
+        } else {                                                                                          \
+            float *restrict z = zr;                                                                       \
+            float *restrict a = ar;                                                                       \
+            if (b) {                                                                                      \
+                for (int64_t j = 0; j < n; j++) {                                                         \
+                    float v = z[j] + b[j];                                                                \
+                    z[j] = v;                                                                             \
+                    a[j] = act_value_u(KIND, SCALE(v), alpha);                                            \
+                }                                                                                         \
+            } else {                                                                                      \
+                for (int64_t j = 0; j < n; j++) a[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
 #define AEK_DEF_FWD(KIND)                                                                                 \
     AEK_CLONES static void fwd_rows_##KIND(const fwd_ctx *c, int64_t r0, int64_t r1) {                  \
         const int64_t n = c->cols;                                                                        \
         const float invT = c->invT, alpha = c->alpha;                                                     \
         const float *restrict b = c->bias;                                                                \
         (void)alpha;                                                                                      \
-        for (int64_t r = r0; r < r1; r++) {                                                               \
-            float *zr = c->Z + r * c->ldz;                                                                \
-            float *ar = c->A + r * c->lda;                                                                \
-            if (zr == ar) {                                                                               \
-                float *restrict z = zr;                                                                   \
-                if (b) {                                                                                  \
-                    for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, (z[j] + b[j]) * invT, alpha); \
-                } else {                                                                                  \
-                    for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, z[j] * invT, alpha);          \
-                }                                                                                         \
-            } else {                                                                                      \
-                float *restrict z = zr;                                                                   \
-                float *restrict a = ar;                                                                   \
-                if (b) {                                                                                  \
-                    for (int64_t j = 0; j < n; j++) {                                                     \
-                        float v = z[j] + b[j];                                                            \
-                        z[j] = v;                                                                         \
-                        a[j] = act_value_u(KIND, v * invT, alpha);                                        \
-                    }                                                                                     \
-                } else {                                                                                  \
-                    for (int64_t j = 0; j < n; j++) a[j] = act_value_u(KIND, z[j] * invT, alpha);          \
-                }                                                                                         \
-            }                                                                                             \
+        if (invT == 1.0f) {                                                                               \
+            AEK_FWD_ROWS(KIND, AEK_SCALE_1)                                                               \
+        } else {                                                                                          \
+            AEK_FWD_ROWS(KIND, AEK_SCALE_T)                                                               \
         }                                                                                                 \
     }
 
@@ -307,6 +318,8 @@ typedef struct {
 
 /* Without dbias: rows [r0, r1), all columns. With dbias (acc != NULL): all rows, columns
  * [c0, c1) with c1 - c0 <= AEK_BWD_COLS, each column summed over rows in ascending order. */
+/* g * f'(z (1/T)) (1/T); for 1/T == 1 the same value without the two multiplies. */
+#define AEK_BWD_ELEM(KIND, SCALE) g[j] = g[j] * SCALE(act_deriv_u(KIND, SCALE(z[j]), alpha))
 #define AEK_DEF_BWD(KIND)                                                                                 \
     AEK_CLONES static void bwd_rows_##KIND(const bwd_ctx *c, int64_t r0, int64_t r1) {                  \
         const int64_t n = c->cols;                                                                        \
@@ -315,7 +328,11 @@ typedef struct {
         for (int64_t r = r0; r < r1; r++) {                                                               \
             const float *restrict z = c->Z + r * c->ldz;                                                  \
             float *restrict g = c->G + r * c->ldg;                                                        \
-            for (int64_t j = 0; j < n; j++) g[j] = g[j] * (act_deriv_u(KIND, z[j] * invT, alpha) * invT); \
+            if (invT == 1.0f) {                                                                           \
+                for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                          \
+            } else {                                                                                      \
+                for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                          \
+            }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
     AEK_CLONES static void bwd_cols_##KIND(const bwd_ctx *c, int64_t c0, int64_t c1, double *restrict acc) { \
@@ -332,7 +349,11 @@ typedef struct {
             for (int64_t i = 0; i < nr; i++) {                                                            \
                 const float *restrict z = c->Z + (r + i) * c->ldz + c0;                                   \
                 float *restrict g = c->G + (r + i) * c->ldg + c0;                                         \
-                for (int64_t j = 0; j < n; j++) g[j] = g[j] * (act_deriv_u(KIND, z[j] * invT, alpha) * invT); \
+                if (invT == 1.0f) {                                                                       \
+                    for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                      \
+                } else {                                                                                  \
+                    for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                      \
+                }                                                                                         \
             }                                                                                             \
             const float *g0 = c->G + r * c->ldg + c0;                                                     \
             if (nr == 4) {                                                                                \

@@ -190,29 +190,98 @@ AEK_INLINE float aek_vm_softplus(float x) {
     return pos + aek_vm_log1p01(e);
 }
 
-/* 1 / (1 + e^-x) through e = e^-|x|: x >= 0 -> 1 / (1 + e), x < 0 -> e / (1 + e). */
-AEK_INLINE float aek_vm_sigmoid(float x) {
-    float e = aek_vm_exp_neg(-aek_vm_abs(x));
-    float num = x >= 0.0f ? 1.0f : e;
-    return num / (1.0f + e);
+/* ---------------------------------------------------------------- activation forms (single path)
+ * The functions below serve the fused activation kernels, whose forward pass should run at a good
+ * fraction of memory speed: one exponential or one division at most, no blend of two computed
+ * paths, no select to flush underflow (an exponent bias makes the scale overflow to +inf instead). */
+
+/* 2^B e^-x as p * 2^(k+B), e^-x = 2^k e^r, |r| <= ln2/2. sh = AEK_VM_SHIFTER + 127 + B: the low bits
+ * of t are then k + 127 + B, and shifting them into the exponent field gives 2^(k+B) directly. The
+ * caller keeps k + 127 + B in [1, 255]: 2^(k+B) is a normal float, or +inf for k + 127 + B = 255. */
+AEK_INLINE float aek_vm_exp_neg_biased(float x, float sh) {
+    float t = x * -AEK_VM_LOG2E + sh;
+    float kf = t - sh;
+    float r = -x - kf * AEK_VM_LN2_HI;
+    r = r - kf * AEK_VM_LN2_LO;
+    float s = aek_vm_as_f32(aek_vm_as_u32(t) << 23);
+    return aek_vm_exp_poly(r) * s;
 }
 
-/* tanh: odd polynomial x + x^3 T(x^2) for |x| < 0.55, (1 - e) / (1 + e) with e = e^-2|x| above
- * (no cancellation there since e <= 1/3). Both are computed and one is selected. */
+/* 1 + e^-x for x in [-87.3, 88], computed as 1 + (4 e^-x) / 4: 4 e^-x overflows to +inf exactly
+ * when k = 126, i.e. for x <= -86.99 (e^-x >= 2^125.5), so 1 / (1 + e^-x) is then exactly 0 rather
+ * than a value below 1.5 FLT_MIN; otherwise every intermediate is a normal float. */
+#define AEK_VM_SIG_LO (-87.3f)
+#define AEK_VM_SIG_HI 88.0f
+AEK_INLINE float aek_vm_one_plus_exp_neg_flush2(float xc) {
+    return aek_vm_exp_neg_biased(xc, AEK_VM_SHIFTER + 129.0f) * 0.25f + 1.0f;
+}
+
+/* sigmoid(x) = 1 / (1 + e^-x) (relative error as the exponential's: no cancellation for x -> -inf,
+ * where 1 + e^-x is large). Exactly 0 below x = -86.99, exactly 1 above x = 17.33. */
+AEK_INLINE float aek_vm_sigmoid(float x) {
+    float xc = x < AEK_VM_SIG_LO ? AEK_VM_SIG_LO : x;
+    xc = xc > AEK_VM_SIG_HI ? AEK_VM_SIG_HI : xc;
+    return 1.0f / aek_vm_one_plus_exp_neg_flush2(xc);
+}
+
+/* swish(x) = x / (1 + e^-x). The bias here is 2^1: 2 e^-x overflows (the result is then -0) only
+ * for x <= -87.68, where |swish| < 7.7e-37 = 88 FLT_MIN / 1.35; between -87.68 and -87.3, where
+ * sigmoid(x) alone would be subnormal, x / (1 + e^-x) is still a normal float. The numerator is
+ * clamped too so that x = -inf gives -0, not -inf / inf. */
+#define AEK_VM_SWISH_LO (-88.3f)
+AEK_INLINE float aek_vm_swish(float x) {
+    float xl = x < AEK_VM_SWISH_LO ? AEK_VM_SWISH_LO : x;
+    float xc = xl > AEK_VM_SIG_HI ? AEK_VM_SIG_HI : xl;
+    float den = aek_vm_exp_neg_biased(xc, AEK_VM_SHIFTER + 128.0f) * 0.5f + 1.0f;
+    return xl / den;
+}
+
+/* tanh(x) = E / (E + 2), E = expm1(2|x|), with the sign of x: one exponential, one division, no
+ * cancellation anywhere (E is relative-accurate near 0, and E / (E + 2) <= 1 exactly). |x| is
+ * clamped to 10, where E + 2 rounds to E and the result is exactly 1. 2|x| = k ln2 + 2h with
+ * |h| <= ln2/4; expm1(2h) = h P2(h) (the coefficients of aek_vm_exp_P scaled by 2^(i+1), exact). */
 AEK_INLINE float aek_vm_tanh(float x) {
     float a = aek_vm_abs(x);
-    float w = a * a;
-    float T = -6.2741730362176895e-3f;
-    T = T * w + 2.107163518667221e-2f;
-    T = T * w + -5.3852301090955734e-2f;
-    T = T * w + 1.3332585990428925e-1f;
-    T = T * w + -3.3333316445350647e-1f;
-    float small = a + (a * w) * T;
-    float e = aek_vm_exp_neg(-2.0f * a);
-    float large = (1.0f - e) / (1.0f + e);
-    float r = a < 0.55f ? small : large;
-    return aek_vm_with_sign_of(r, x);
+    a = a < 10.0f ? a : 10.0f;
+    const float sh = AEK_VM_SHIFTER + 127.0f;
+    float t = a * (2.0f * AEK_VM_LOG2E) + sh; /* k in [0, 29] */
+    float kf = t - sh;
+    float h = a - kf * 0.3465735903f; /* ln2 / 2 rounded: the error, k 1e-9 <= 3e-8, is damped by 2 / (E + 2) */
+    float P = 8.888878673e-02f;
+    P = P * h + 2.678113282e-01f;
+    P = P * h + 6.666741967e-01f;
+    P = P * h + 1.333320498e+00f;
+    P = P * h + 1.999999881e+00f;
+    P = P * h + 2.0f;
+    float pm1 = h * P;
+    float s = aek_vm_as_f32(aek_vm_as_u32(t) << 23); /* 2^k */
+    float E = s * pm1 + (s - 1.0f);
+    return aek_vm_with_sign_of(E / (E + 2.0f), x);
 }
+
+/* softplus(x) = max(x, 0) + e h(e), e = e^-|x|, h(t) = log1p(t) / t as a degree-9 polynomial on
+ * [0, 1] (relative error 8.5e-9 with these float coefficients): no division, no log reduction.
+ * |x| is clamped to 87.3 so that e stays a normal float (e >= 2^-126: the result there is below
+ * 1.2e-38, within FLT_MIN of the exact value). */
+AEK_INLINE float aek_vm_softplus_nodiv(float x) {
+    float a = aek_vm_abs(x);
+    a = a < 87.3f ? a : 87.3f;
+    float e = aek_vm_exp_neg_biased(a, AEK_VM_SHIFTER + 127.0f);
+    float H = -3.318466479e-03f;
+    H = H * e + 2.020455897e-02f;
+    H = H * e + -5.766439810e-02f;
+    H = H * e + 1.068055108e-01f;
+    H = H * e + -1.535539329e-01f;
+    H = H * e + 1.969539821e-01f;
+    H = H * e + -2.495858520e-01f;
+    H = H * e + 3.333050907e-01f;
+    H = H * e + -4.999993145e-01f;
+    H = H * e + 1.0f;
+    float pos = x > 0.0f ? x : 0.0f;
+    return e * H + pos;
+}
+
+/* e^x - 1 for x <= 0 as above (aek_vm_expm1_neg), for the ELU family. */
 
 /* atan(|x|) = k pi/4 + atan(u) with |u| <= tan(pi/8):
  *   |x| <= tan(pi/8): u = |x|, k = 0;  |x| <= tan(3pi/8): u = (|x| - 1) / (|x| + 1), k = 1;
@@ -246,18 +315,30 @@ AEK_INLINE float aek_vm_atan(float x) {
     return aek_vm_with_sign_of(r, x);
 }
 
-/* atan(x) / pi + 1/2 in [0, 1]. With atan|x| = k pi/4 + au:
- *   x >= 0: (1/2 + k/4) + au/pi;   x < 0: (1/2 - k/4) - au/pi
- * The base constants are exact, so for x -> -inf (k = 2, base 0) the result is -au/pi =
- * atan(1/|x|)/pi with full relative accuracy instead of a cancellation 1/2 - 0.49999... */
+/* atan(x) / pi + 1/2 in [0, 1] with one division and no blend of paths:
+ *   |x| <= 1: u = x,      result = 1/2 + atan(u)/pi
+ *   |x| >  1: u = -1/x,   result = (x > 0 ? 1 : 0) + atan(u)/pi      (atan x = +-pi/2 - atan(1/x))
+ * u = n / d with n = +-|x| or -+1 and d = max(|x|, 1); atan(u)/pi = u A(u^2), A of degree 8 on [0, 1]
+ * (relative error 4.4e-8 with these float coefficients). The base (1/2, 1 or 0) is exact, so for
+ * x -> -inf the result u A(u^2) = atan(1/|x|)/pi keeps its relative accuracy. */
 AEK_INLINE float aek_vm_atan01(float x) {
-    float k;
-    float au = aek_vm_atan_reduced(aek_vm_abs(x), &k);
-    float t = au * AEK_VM_INVPI_HI + au * AEK_VM_INVPI_LO;
-    int neg = x < 0.0f;
-    float base = neg ? 0.5f - 0.25f * k : 0.5f + 0.25f * k;
-    float st = neg ? -t : t;
-    return base + st;
+    float a = aek_vm_abs(x);
+    int big = a > 1.0f;
+    float n = big ? -1.0f : a;
+    float d = big ? a : 1.0f;
+    float u = aek_vm_as_f32(aek_vm_as_u32(n) ^ (aek_vm_as_u32(x) & 0x80000000u)) / d;
+    float w = u * u;
+    float A = 9.071473032e-04f;
+    A = A * w + -5.114800762e-03f;
+    A = A * w + 1.358912885e-02f;
+    A = A * w + -2.388690971e-02f;
+    A = A * w + 3.387114778e-02f;
+    A = A * w + -4.521160945e-02f;
+    A = A * w + 6.363848597e-02f;
+    A = A * w + -1.061024666e-01f;
+    A = A * w + 3.183098733e-01f;
+    float base = big ? (x > 0.0f ? 1.0f : 0.0f) : 0.5f;
+    return u * A + base;
 }
 
 #endif
