@@ -1,7 +1,9 @@
 # AERec — build, test, demo, bench.
 #
 #   make demo    the main job on the built-in dataset
-#   make test    every test (Swift kernels + library, C ABI, Python, CLI end-to-end)
+#   make test    every test (Swift kernels + library, C ABI, Python, CLI end-to-end, a 60 s fuzz smoke run)
+#   make fuzz    the libFuzzer harness on the data readers and the model-file loader, FUZZ_SECONDS each
+#   make test-sanitize   the Swift test suite under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make bench   kernel micro-benchmarks (bench/results/kernels.json) and the performance suite
 #                (bench/results/report.md + *.json); BENCH_QUICK=1: a few minutes
 #
@@ -19,7 +21,8 @@ RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker nodelet
 AEREC        := $(RELEASE_DIR)/aerec
 BLAS_ENV      = eval "$$($(AEREC) doctor --export)"
 
-.PHONY: all build lib demo test test-swift test-c test-python test-pip test-example bench bench-kernels bench-engine doctor clean
+.PHONY: all build lib demo test test-swift test-c test-python test-pip test-example bench bench-kernels bench-engine doctor clean \
+        fuzz fuzz-build fuzz-smoke test-sanitize
 
 all: build
 
@@ -36,7 +39,7 @@ demo: build
 	$(AEREC) doctor
 	$(AEREC) demo
 
-test: build test-swift test-c test-python test-pip test-example
+test: build test-swift test-c test-python test-pip test-example fuzz-smoke
 
 test-swift:
 	$(BLAS_ENV); $(SWIFT) test --parallel
@@ -104,3 +107,32 @@ clean:
 .PHONY: study
 study:
 	bench/study/run.sh
+
+# Fuzzing (issue 8; docs/reliability.md): one libFuzzer harness (Tests/Fuzz/Harness, built with
+# --sanitize=fuzzer,address; --disable-dead-strip keeps its coverage counters) with two targets,
+# the data readers (every format, gzip) and the model-file loader. `make fuzz` runs each for
+# FUZZ_SECONDS (FUZZ_RUNS caps the executions); `make test` runs a 60 s smoke of each. Seeds:
+# Tests/Fuzz/corpus (Tests/Fuzz/make_seeds.sh); found inputs: .build-fuzz/corpus; crashes:
+# .build-fuzz/artifacts. Results of the long campaigns: bench/results/fuzz.md.
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS    ?= -1
+
+# (gold warns once per ASan helper symbol that it "cannot export local symbol": harmless, filtered.)
+fuzz-build:
+	bash -o pipefail -c '$(SWIFT) build -c release --product AERecFuzz --sanitize=fuzzer --sanitize=address \
+	    --disable-dead-strip -Xswiftc -DAEREC_FUZZING --scratch-path .build-fuzz 2>&1 | grep -v "Cannot export local symbol"'
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) Tests/Fuzz/run.sh
+
+fuzz-smoke: fuzz-build
+	FUZZ_SECONDS=60 FUZZ_RUNS=-1 Tests/Fuzz/run.sh
+
+# The Swift test suite (kernels, library, CLI end-to-end: the CLI tests run the sanitized aerec built
+# beside the tests) under AddressSanitizer with LeakSanitizer, then UndefinedBehaviorSanitizer, each
+# in its own build folder. Not part of `make test` (about 2 × the time of test-swift plus two builds).
+test-sanitize: build
+	$(BLAS_ENV); ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1 \
+	    $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(BLAS_ENV); UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(SWIFT) test --sanitize=undefined --scratch-path .build-ubsan

@@ -37,6 +37,9 @@ let package = Package(
             name: "aerec",
             dependencies: ["AERec", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // libFuzzer harness for the data readers and the model-file loader (`make fuzz`; built with
+        // --sanitize=fuzzer there, a corpus replay tool in ordinary builds). Not a product.
+        .executableTarget(name: "AERecFuzz", dependencies: ["AERec", "AERecKernels"], path: "Tests/Fuzz/Harness"),
         .testTarget(name: "AERecKernelsTests", dependencies: ["AERecKernels"]),
         .testTarget(name: "AERecTests", dependencies: ["AERec"]),
         // End-to-end tests of the built `aerec` binary (run as a subprocess; see CLIHarness.swift).
