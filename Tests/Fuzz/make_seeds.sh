@@ -23,9 +23,12 @@ seed delimited-semicolon 46 'i1;u1\ni2;u1\n"i;3";u2\n'
 seed delimited-pipes 55 'u||i||r||t\n1||2||3||4\n5||6||7.25||8\n'
 seed crlf-bom 0 '\xef\xbb\xbfuser\titem\tvalue\r\n1\t2\t3\r\n\r\n4\t5\t6\r\n'
 seed bad-value 1 'user\titem\tvalue\n1\t2\tnan\n'
+# selector bit 6: the k-core filter (minimum 2) instead of threshold 1.5
+seed tsv-kcore 65 'user\titem\n1\ta\n1\tb\n2\ta\n2\tb\n3\ta\n'
 printf 'user\titem\tvalue\n1\t2\t3\n4\t5\t1e3\n2\t2\t-1\n' | gzip -n -c > "$work/g"
+printf '7\t2\t4\n1\t9\t2\n' | gzip -n -c > "$work/g2"
 { printf '\x28'; cat "$work/g"; } > "$R/gzip-auto"
-{ printf '\x28'; cat "$work/g" "$work/g"; } > "$R/gzip-two-members"
+{ printf '\x28'; cat "$work/g" "$work/g2"; } > "$R/gzip-two-members"
 
 # model files of every kind, trained for one epoch on 30 users x 12 items
 {

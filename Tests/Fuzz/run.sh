@@ -15,6 +15,10 @@ SECONDS_EACH=${FUZZ_SECONDS:-600}
 RUNS=${FUZZ_RUNS:--1}
 TARGETS=${FUZZ_TARGETS:-reader modelfile}
 [ -x "$BIN" ] || { echo "fuzz: $BIN is missing (make fuzz-build)" >&2; exit 2; }
+# scratch folders of harness processes that died on a signal (a clean exit removes its own)
+for d in /dev/shm/aerec-fuzz-* /tmp/aerec-fuzz-*; do
+    [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+done
 status=0
 for t in $TARGETS; do
     mkdir -p "$WORK/corpus/$t" "$WORK/artifacts"

@@ -7,8 +7,9 @@
 // is chosen by AEREC_FUZZ_TARGET:
 //   reader     the first input byte picks a format (auto-detected, tsv, MovieLens u.data / .dat /
 //              .csv, three delimited layouts) and a file name (auto-detection reads it); the rest
-//              is the file's content (gzip is detected from its bytes). A file that reads is then
-//              filtered (threshold, minimum counts, k-core) and turned into a matrix.
+//              is the file's content (gzip is detected from its bytes). A file that reads is turned
+//              into a matrix, then filtered (bit 6 of the first byte: a threshold and minimum counts
+//              of 1, or minimum counts of 2 as a k-core) and turned into a matrix again.
 //   modelfile  the first input byte's low bit says whether to recompute every CRC of the rest
 //              before loading (so that mutations reach the structural checks behind the CRCs); the
 //              rest is a model file. A file that reads is restored as its model, scored, and parsed
@@ -43,6 +44,14 @@ func prepare(_ name: String?) {
     let dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
     scratchPath = "\(dir)/aerec-fuzz-\(getpid())"
     mkdir(scratchPath, 0o700)
+    atexit { removeScratch() }
+}
+
+/// Removes the scratch folder and the files the targets wrote into it (at exit; a run that dies on
+/// a signal leaves it, and `Tests/Fuzz/run.sh` removes those of processes that no longer exist).
+func removeScratch() {
+    for name in names + ["model.aerec"] { unlink(scratchPath + "/" + name) }
+    rmdir(scratchPath)
 }
 
 func printError(_ s: String) {
@@ -89,11 +98,16 @@ func fuzzReader(_ input: UnsafeBufferPointer<UInt8>) -> String {
     let path = writeScratch(names[Int(selector >> 3) % names.count], UnsafeBufferPointer(rebasing: input.dropFirst()))
     do {
         let data = try InteractionReader.read(path: path, format: format(selector))
-        var outcome = "read \(data.count) interactions"
-        if let filtered = try? InteractionFilter(threshold: 1.5, minUserInteractions: 2, minItemInteractions: 2,
-                                                 kCore: true, binarize: true).apply(to: data) {
-            let m = try filtered.matrix()
+        let all = try data.matrix()
+        var outcome = "read \(data.count) interactions, \(all.rowCount) × \(all.columnCount)"
+        let filter = selector & 0x40 == 0
+            ? InteractionFilter(threshold: 1.5, minUserInteractions: 1, minItemInteractions: 1, binarize: true)
+            : InteractionFilter(minUserInteractions: 2, minItemInteractions: 2, kCore: true)
+        do {
+            let m = try filter.apply(to: data).matrix()
             outcome += ", filtered to \(m.rowCount) × \(m.columnCount) with \(m.nnz)"
+        } catch AERecError.data(let message) {
+            outcome += ", filtered to nothing (\(message))"
         }
         return outcome
     } catch {
