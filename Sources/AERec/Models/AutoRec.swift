@@ -57,10 +57,7 @@ public struct AutoRecConfiguration: Sendable, Codable, Equatable {
             try requireNarrowCode("autorec-u", code: hiddenDimension, codeName: "hidden (code) width", input: itemCount,
                                   inputName: "items")
         }
-        guard lambda >= 0, lambda.isFinite else { throw AERecError.invalidArgument("lambda must be ≥ 0") }
-        guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
-            throw AERecError.invalidArgument("learning rate must be > 0")
-        }
+        try requireTrainingSettings(penalty: lambda, penaltyName: "lambda", optimizer: optimizer)
     }
 }
 
@@ -182,8 +179,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
         let z: FloatBuffer, a: FloatBuffer, da: FloatBuffer
         /// Outputs at the batch's observed entries, then their error gradients (aligned with the entries).
         let grad: FloatBuffer
-        let transposeWork: UnsafeMutableRawPointer
-        let transposeBytes: Int
+        let transpose: TransposeScratch
         var step = 0
         var previousTouchedV = 0
         var previousTouchedW = 0
@@ -195,17 +191,14 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
             let b = options.batchSize, n = train.columnCount
             batch = SparseBatch(columnCount: n, rowCapacity: b)
             z = FloatBuffer(b * h); a = FloatBuffer(b * h); da = FloatBuffer(b * h)
-            let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
-            grad = FloatBuffer(maxNNZ)
-            transposeBytes = aek_csr_transpose_workspace_size(Int64(n), Int64(maxNNZ))
-            transposeWork = .allocate(byteCount: max(transposeBytes, 1), alignment: 64)
+            transpose = TransposeScratch(train, batchSize: b, columns: n)
+            grad = FloatBuffer(transpose.maxBatchNNZ)
             self.train = train
             self.options = options
         }
 
         deinit {
             batch.free()
-            transposeWork.deallocate()
         }
     }
 
@@ -306,7 +299,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
                   "squared error")
         // backward: e = ∂L/∂output at the observed entries, as a CSR block with the batch's pattern
         let e = aek_csr(n_rows: B64, n_cols: x.n_cols, indptr: x.indptr, indices: x.indices, values: ws.grad.p)
-        try sparseInputGradient(W, x: e, dz: ws.a, workspace: ws.transposeWork, bytes: ws.transposeBytes,
+        try sparseInputGradient(W, x: e, dz: ws.a, scratch: ws.transpose,
                                 previousTouched: &ws.previousTouchedW, lazy: configuration.optimizer.lazy, threads: t)
         let gb = bOut.grad!
         if configuration.optimizer.lazy {
@@ -319,7 +312,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
         mu.grad!.zero()
         try check(aek_activation_backward(B64, h64, act, ws.z.p, h64, ws.a.p, h64, ws.da.p, h64, mu.grad!.p, t),
                   "latent activation gradient")
-        try sparseInputGradient(V, x: x, dz: ws.da, workspace: ws.transposeWork, bytes: ws.transposeBytes,
+        try sparseInputGradient(V, x: x, dz: ws.da, scratch: ws.transpose,
                                 previousTouched: &ws.previousTouchedV, lazy: configuration.optimizer.lazy, threads: t)
         return sse * Double(B)
     }

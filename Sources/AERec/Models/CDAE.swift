@@ -37,10 +37,7 @@ public struct CDAEConfiguration: Sendable, Codable, Equatable {
         guard corruption >= 0, corruption < 1 else {
             throw AERecError.invalidArgument("corruption must be in [0, 1), got \(corruption)")
         }
-        guard l2 >= 0, l2.isFinite else { throw AERecError.invalidArgument("l2 must be ≥ 0") }
-        guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
-            throw AERecError.invalidArgument("learning rate must be > 0")
-        }
+        try requireTrainingSettings(penalty: l2, optimizer: optimizer)
     }
 }
 
@@ -135,8 +132,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
     private final class Workspace {
         var batch: SparseBatch
         let z: FloatBuffer, a: FloatBuffer, da: FloatBuffer, logits: FloatBuffer
-        let transposeWork: UnsafeMutableRawPointer
-        let transposeBytes: Int
+        let transpose: TransposeScratch
         var step = 0
         var previousTouched = 0
         var previousUsers = 0
@@ -148,9 +144,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
             let b = options.batchSize, i = train.columnCount
             batch = SparseBatch(columnCount: i, rowCapacity: b)
             z = FloatBuffer(b * h); a = FloatBuffer(b * h); da = FloatBuffer(b * h); logits = FloatBuffer(b * i)
-            let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
-            transposeBytes = aek_csr_transpose_workspace_size(Int64(i), Int64(maxNNZ))
-            transposeWork = .allocate(byteCount: max(transposeBytes, 1), alignment: 64)
+            transpose = TransposeScratch(train, batchSize: b, columns: i)
             byUser.reserveCapacity(b)
             self.train = train
             self.options = options
@@ -158,7 +152,6 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
 
         deinit {
             batch.free()
-            transposeWork.deallocate()
         }
     }
 
@@ -247,7 +240,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
         b.grad!.zero()
         try check(aek_activation_backward(B64, h64, act, ws.z.p, h64, ws.a.p, h64, ws.da.p, h64, b.grad!.p, t),
                   "latent activation gradient")
-        try sparseInputGradient(W, x: x, dz: ws.da, workspace: ws.transposeWork, bytes: ws.transposeBytes,
+        try sparseInputGradient(W, x: x, dz: ws.da, scratch: ws.transpose,
                                 previousTouched: &ws.previousTouched, lazy: configuration.optimizer.lazy, threads: t)
         userNodeGradient(rows, dz: ws.da, ws: ws)
         return bce * Double(B)

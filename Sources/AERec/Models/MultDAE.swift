@@ -29,10 +29,7 @@ public struct MultDAEConfiguration: Sendable, Codable, Equatable {
         }
         try requireNarrowCode("mult-dae", code: latentDimension, codeName: "latent width", input: itemCount, inputName: "items")
         guard dropout >= 0, dropout < 1 else { throw AERecError.invalidArgument("dropout must be in [0, 1)") }
-        guard l2 >= 0, l2.isFinite else { throw AERecError.invalidArgument("l2 must be ≥ 0") }
-        guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
-            throw AERecError.invalidArgument("learning rate must be > 0")
-        }
+        try requireTrainingSettings(penalty: l2, optimizer: optimizer)
     }
 }
 
@@ -104,8 +101,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         let decoderBlock: FloatBuffer
         /// Rows of `logits` that may hold non-zeros (see MultVAE's workspace).
         var logitsDirtyRows = 0
-        let transposeWork: UnsafeMutableRawPointer
-        let transposeBytes: Int
+        let transpose: TransposeScratch
         var step = 0
         var previousTouched = 0
         let train: InteractionMatrix
@@ -117,16 +113,13 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             z1 = FloatBuffer(b * d); a1 = FloatBuffer(b * d); da1 = FloatBuffer(b * d); logits = FloatBuffer(b * i)
             decoderBlock = FloatBuffer(min(d * i, max(d, decoderBlockFloats)), zeroed: false)
             // the largest batch: the batchSize longest rows
-            let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
-            transposeBytes = aek_csr_transpose_workspace_size(Int64(i), Int64(maxNNZ))
-            transposeWork = .allocate(byteCount: max(transposeBytes, 1), alignment: 64)
+            transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options
         }
 
         deinit {
             batch.free()
-            transposeWork.deallocate()
         }
     }
 
@@ -208,7 +201,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         b1.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(d), act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), ws.da1.p,
                                           Int64(d), b1.grad!.p, t), "latent activation gradient")
-        try sparseInputGradient(W1, x: x, dz: ws.da1, workspace: ws.transposeWork, bytes: ws.transposeBytes,
+        try sparseInputGradient(W1, x: x, dz: ws.da1, scratch: ws.transpose,
                                 previousTouched: &ws.previousTouched, lazy: configuration.optimizer.lazy, threads: t)
         return nll * Double(B)
     }
@@ -303,10 +296,27 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     }
 }
 
+/// The scratch memory of `aek_csr_transpose_dense_mm` for the sparse first layer's gradient, sized
+/// once per fit for the largest possible batch: the `batchSize` longest rows of `train`.
+final class TransposeScratch {
+    let pointer: UnsafeMutableRawPointer
+    let bytes: Int
+    /// Non-zeros of the largest batch (the `batchSize` longest rows).
+    let maxBatchNNZ: Int
+
+    init(_ train: InteractionMatrix, batchSize: Int, columns: Int) {
+        maxBatchNNZ = train.rowCounts.sorted(by: >).prefix(batchSize).reduce(0, +)
+        bytes = aek_csr_transpose_workspace_size(Int64(columns), Int64(maxBatchNNZ))
+        pointer = .allocate(byteCount: max(bytes, 1), alignment: 64)
+    }
+
+    deinit { pointer.deallocate() }
+}
+
 /// dW (rows of the items in the batch) = xᵀ·dz through the sparse first layer. For dense (non-lazy)
 /// Adam the rows touched by the previous batch are cleared first, so untouched rows hold zero.
-func sparseInputGradient(_ W: Parameter, x: aek_csr, dz: FloatBuffer, workspace: UnsafeMutableRawPointer,
-                         bytes: Int, previousTouched: inout Int, lazy: Bool, threads: Int32) throws {
+func sparseInputGradient(_ W: Parameter, x: aek_csr, dz: FloatBuffer, scratch: TransposeScratch,
+                         previousTouched: inout Int, lazy: Bool, threads: Int32) throws {
     let h = W.cols
     guard let g = W.grad else { return }
     if !lazy {
@@ -315,7 +325,7 @@ func sparseInputGradient(_ W: Parameter, x: aek_csr, dz: FloatBuffer, workspace:
     var n: Int64 = 0
     try W.touched.withUnsafeMutableBufferPointer { t in
         try check(aek_csr_transpose_dense_mm(x, dz.p, Int64(h), Int64(h), 0, g.p, Int64(h), t.baseAddress, &n,
-                                             workspace, bytes, threads), "encoder gradient")
+                                             scratch.pointer, scratch.bytes, threads), "encoder gradient")
     }
     W.touchedCount = Int(n)
     previousTouched = Int(n)

@@ -46,12 +46,10 @@ public struct MultVAEConfiguration: Sendable, Codable, Equatable {
         }
         try requireNarrowCode("mult-vae", code: latentDimension, codeName: "latent width", input: itemCount, inputName: "items")
         guard dropout >= 0, dropout < 1 else { throw AERecError.invalidArgument("dropout must be in [0, 1)") }
-        guard l2 >= 0, l2.isFinite, betaCap >= 0, betaCap.isFinite, annealSteps >= 0 else {
-            throw AERecError.invalidArgument("l2, betaCap and annealSteps must be ≥ 0")
+        guard betaCap >= 0, betaCap.isFinite, annealSteps >= 0 else {
+            throw AERecError.invalidArgument("betaCap and annealSteps must be ≥ 0")
         }
-        guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
-            throw AERecError.invalidArgument("learning rate must be > 0")
-        }
+        try requireTrainingSettings(penalty: l2, optimizer: optimizer)
     }
 }
 
@@ -135,8 +133,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         /// update clears the rows it used), and the next forward product then accumulates onto it
         /// (beta = 1, the same bits as beta = 0) instead of zeroing it first.
         var logitsDirtyRows = 0
-        let transposeWork: UnsafeMutableRawPointer
-        let transposeBytes: Int
+        let transpose: TransposeScratch
         var previousTouched = 0
         let train: InteractionMatrix
         let options: TrainingOptions
@@ -150,16 +147,13 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
             z2 = FloatBuffer(b * h); a2 = FloatBuffer(b * h); da2 = FloatBuffer(b * h)
             logits = FloatBuffer(b * i)
             decoderBlock = FloatBuffer(min(h * i, max(h, decoderBlockFloats)), zeroed: false)
-            let maxNNZ = train.rowCounts.sorted(by: >).prefix(b).reduce(0, +)
-            transposeBytes = aek_csr_transpose_workspace_size(Int64(i), Int64(maxNNZ))
-            transposeWork = .allocate(byteCount: max(transposeBytes, 1), alignment: 64)
+            transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options
         }
 
         deinit {
             batch.free()
-            transposeWork.deallocate()
         }
     }
 
@@ -282,7 +276,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         b1.grad!.zero()
         try check(aek_activation_backward(B64, h64, f, ws.z1.p, h64, ws.a1.p, h64, ws.da1.p, h64, b1.grad!.p, t),
                   "latent activation gradient")
-        try sparseInputGradient(W1, x: x, dz: ws.da1, workspace: ws.transposeWork, bytes: ws.transposeBytes,
+        try sparseInputGradient(W1, x: x, dz: ws.da1, scratch: ws.transpose,
                                 previousTouched: &ws.previousTouched, lazy: configuration.optimizer.lazy, threads: t)
         return (nll + kl) * Double(B)
     }

@@ -100,3 +100,12 @@ func requireNarrowCode(_ model: String, code: Int, codeName: String, input: Int,
                 + "(an autoencoder's code must reduce dimension: P1, m < n)")
     }
 }
+
+/// The checks every gradient-trained model makes on its penalty and optimiser: `penalty` (named
+/// `penaltyName` in the message) finite and ≥ 0, a finite learning rate > 0.
+func requireTrainingSettings(penalty: Float, penaltyName: String = "l2", optimizer: AdamConfiguration) throws {
+    guard penalty >= 0, penalty.isFinite else { throw AERecError.invalidArgument("\(penaltyName) must be ≥ 0") }
+    guard optimizer.learningRate > 0, optimizer.learningRate.isFinite else {
+        throw AERecError.invalidArgument("learning rate must be > 0")
+    }
+}
