@@ -109,7 +109,7 @@ study:
 	bench/study/run.sh
 
 # Fuzzing (issue 8; docs/reliability.md): one libFuzzer harness (Tests/Fuzz/Harness, built with
-# --sanitize=fuzzer,address; --disable-dead-strip keeps its coverage counters) with two targets,
+# -sanitize=fuzzer,address; --disable-dead-strip keeps its coverage counters) with two targets,
 # the data readers (every format, gzip) and the model-file loader. `make fuzz` runs each for
 # FUZZ_SECONDS (FUZZ_RUNS caps the executions); `make test` runs a 60 s smoke of each. Seeds:
 # Tests/Fuzz/corpus (Tests/Fuzz/make_seeds.sh); found inputs: .build-fuzz/corpus; crashes:
@@ -117,10 +117,20 @@ study:
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS    ?= -1
 
-# (gold warns once per ASan helper symbol that it "cannot export local symbol": harmless, filtered.)
+# SwiftPM's `--sanitize=fuzzer --sanitize=address` passes `-sanitize=fuzzer -sanitize=address` to
+# swiftc in an order that changes from run to run (a full rebuild each time), and swiftc 6.3 keeps
+# only the last of the two: in one order, no coverage counters in the Swift code. So SwiftPM gets
+# --sanitize=fuzzer alone (it then links libFuzzer's main), and swiftc the combined flag after it,
+# which wins. (gold warns once per ASan helper symbol that it "cannot export local symbol":
+# harmless, filtered.)
+FUZZ_FLAGS := --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address -Xcc -fno-omit-frame-pointer \
+              -Xswiftc -DAEREC_FUZZING --disable-dead-strip
+
 fuzz-build:
-	bash -o pipefail -c '$(SWIFT) build -c release --product AERecFuzz --sanitize=fuzzer --sanitize=address \
-	    --disable-dead-strip -Xswiftc -DAEREC_FUZZING --scratch-path .build-fuzz 2>&1 | grep -v "Cannot export local symbol"'
+	bash -o pipefail -c '$(SWIFT) build -c release --product AERecFuzz $(FUZZ_FLAGS) --scratch-path .build-fuzz 2>&1 \
+	    | grep -v "Cannot export local symbol"'
+	@readelf -S -W .build-fuzz/release/AERec.build/Readers.swift.o | grep -q __sancov_cntrs \
+	    || { echo "fuzz-build: the Swift code has no coverage counters (see FUZZ_FLAGS)" >&2; exit 1; }
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) Tests/Fuzz/run.sh

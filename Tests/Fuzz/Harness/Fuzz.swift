@@ -1,9 +1,10 @@
 // libFuzzer harness for AERec's data readers and model-file loader (issue 8).
 //
 // Built by `make fuzz` / `make fuzz-smoke` (product AERecFuzz) with
-//     swift build -c release --product AERecFuzz --sanitize=fuzzer --sanitize=address \
-//         --disable-dead-strip -Xswiftc -DAEREC_FUZZING --scratch-path .build-fuzz
-// (--disable-dead-strip keeps the coverage counters the linker would otherwise drop). The target
+//     swift build -c release --product AERecFuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
+//         -Xcc -fsanitize=address --disable-dead-strip -Xswiftc -DAEREC_FUZZING ...
+// (see FUZZ_FLAGS in the Makefile for why not SwiftPM's --sanitize; --disable-dead-strip keeps the
+// coverage counters the linker would otherwise drop). The target
 // is chosen by AEREC_FUZZ_TARGET:
 //   reader     the first input byte picks a format (auto-detected, tsv, MovieLens u.data / .dat /
 //              .csv, three delimited layouts) and a file name (auto-detection reads it); the rest
@@ -154,7 +155,7 @@ func reseal(_ b: UnsafeMutableBufferPointer<UInt8>) {
         pos += 16 + Int(length)
     }
     // tensor CRCs: walk the directory (name, dtype, rank, dims, offset, byte length, crc)
-    if sections.count >= 2 {
+    if sections.count >= 2, sections[1].length >= 8 {
         let d = sections[1]
         var p = d.payload + 8, count = le64(b, d.payload)
         let end = d.payload + d.length
