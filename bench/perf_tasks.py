@@ -159,9 +159,12 @@ def task_numpy_ease(args) -> dict:
             sw = np.take_along_axis(S, want, axis=1)
             scale = np.abs(sw).max(axis=1, keepdims=True) + 1e-30
             tie = np.all(np.abs(sg - sw) <= 1e-6 * scale, axis=1)
+            gap = (np.abs(sg - sw) / scale).max(axis=1)  # the largest position-wise score gap of each list
             ident = {"users": int(len(users)), "identical": int(same.sum()),
                      "differing_only_by_near_ties": int((~same & tie).sum()),
-                     "differing": int((~same & ~tie).sum())}
+                     "differing": int((~same & ~tie).sum()),
+                     "max_relative_score_gap_of_differing": float(gap[~same].max()) if (~same).any() else 0.0,
+                     "first_differing_positions": [int(np.argmax(g != w)) for g, w in zip(got[~same], want[~same])]}
         del score
     return {"items": X.shape[1], "users": X.shape[0], "fit_seconds": fits, "top100": ident, "blas": blas_info(),
             "peak_rss_mb": peak_rss_mb()}
