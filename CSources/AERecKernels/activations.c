@@ -193,37 +193,6 @@ static int block_ok(int64_t rows, int64_t cols, const void *p, int64_t ld) {
 
 /* ------------------------------------------------------------------ forward */
 
-/* The fused loops are compiled three times: AVX-512 (x86-64-v4) with 512-bit vectors, AVX2
- * (x86-64-v3) and baseline, and a small dispatcher picks one by the CPU's features on each call
- * (__builtin_cpu_supports reads a cached word). target_clones cannot be used here: clang tunes its
- * x86-64-v4 clone for 256-bit vectors and refuses min_vector_width on a multiversioned function, and
- * 256-bit vectors halve the throughput of the compute-bound activations (an exponential, a division,
- * a polynomial per element; the softplus forward measured 0.35x -> 0.56x memcpy in the same run).
- * The values are the same per element at any width: no reduction crosses elements. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__clang__) && !defined(AEK_NO_CLONES)
-#define AEK_ACT_DISPATCH 1
-#define AEK_ATTR_V4 __attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
-#define AEK_ATTR_V3 __attribute__((target("arch=x86-64-v3")))
-#define AEK_WIDE_LOOP _Pragma("clang loop vectorize_width(16)")
-/* 2: AVX-512 (x86-64-v4), 1: AVX2 (x86-64-v3), 0: baseline. */
-static inline int aek_act_level(void) {
-    return __builtin_cpu_supports("x86-64-v4") ? 2 : __builtin_cpu_supports("x86-64-v3") ? 1 : 0;
-}
-#else
-#define AEK_WIDE_LOOP
-#endif
-
-/* NAME(ARGS) for the CPU: the three compiled variants NAME_v4/_v3/_v0 of one body (see above). */
-#ifdef AEK_ACT_DISPATCH
-#define AEK_DISPATCH(NAME, PARAMS, ARGS)                                                                  \
-    static void NAME PARAMS {                                                                             \
-        int level = aek_act_level();                                                                      \
-        if (level == 2) NAME##_v4 ARGS;                                                                   \
-        else if (level == 1) NAME##_v3 ARGS;                                                              \
-        else NAME##_v0 ARGS;                                                                              \
-    }
-#endif
-
 typedef struct {
     const float *bias;
     float *Z;
@@ -247,27 +216,27 @@ typedef struct {
         if (zr == ar) {                                                                                   \
             float *restrict z = zr;                                                                       \
             if (b) {                                                                                      \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j] + b[j]), alpha);       \
+                for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j] + b[j]), alpha);       \
             } else {                                                                                      \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
+                for (int64_t j = 0; j < n; j++) z[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
             }                                                                                             \
         } else {                                                                                          \
             float *restrict z = zr;                                                                       \
             float *restrict a = ar;                                                                       \
             if (b) {                                                                                      \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) {                                           \
+                for (int64_t j = 0; j < n; j++) {                                                         \
                     float v = z[j] + b[j];                                                                \
                     z[j] = v;                                                                             \
                     a[j] = act_value_u(KIND, SCALE(v), alpha);                                            \
                 }                                                                                         \
             } else {                                                                                      \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) a[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
+                for (int64_t j = 0; j < n; j++) a[j] = act_value_u(KIND, SCALE(z[j]), alpha);              \
             }                                                                                             \
         }                                                                                                 \
     }
 
-#define AEK_DEF_FWD_BODY(KIND, NAME, ATTR)                                                                \
-    ATTR static void NAME(const fwd_ctx *c, int64_t r0, int64_t r1) {                  \
+#define AEK_DEF_FWD(KIND)                                                                                 \
+    AEK_CLONES static void fwd_rows_##KIND(const fwd_ctx *c, int64_t r0, int64_t r1) {                  \
         const int64_t n = c->cols;                                                                        \
         const float invT = c->invT, alpha = c->alpha;                                                     \
         const float *restrict b = c->bias;                                                                \
@@ -278,16 +247,6 @@ typedef struct {
             AEK_FWD_ROWS(KIND, AEK_SCALE_T)                                                               \
         }                                                                                                 \
     }
-
-#ifdef AEK_ACT_DISPATCH
-#define AEK_DEF_FWD(KIND)                                                                                 \
-    AEK_DEF_FWD_BODY(KIND, fwd_rows_##KIND##_v4, AEK_ATTR_V4)                                             \
-    AEK_DEF_FWD_BODY(KIND, fwd_rows_##KIND##_v3, AEK_ATTR_V3)                                             \
-    AEK_DEF_FWD_BODY(KIND, fwd_rows_##KIND##_v0, )                                                        \
-    AEK_DISPATCH(fwd_rows_##KIND, (const fwd_ctx *c, int64_t r0, int64_t r1), (c, r0, r1))
-#else
-#define AEK_DEF_FWD(KIND) AEK_DEF_FWD_BODY(KIND, fwd_rows_##KIND, )
-#endif
 
 AEK_DEF_FWD(0)
 AEK_DEF_FWD(1)
@@ -361,8 +320,8 @@ typedef struct {
  * [c0, c1) with c1 - c0 <= AEK_BWD_COLS, each column summed over rows in ascending order. */
 /* g * f'(z (1/T)) (1/T); for 1/T == 1 the same value without the two multiplies. */
 #define AEK_BWD_ELEM(KIND, SCALE) g[j] = g[j] * SCALE(act_deriv_u(KIND, SCALE(z[j]), alpha))
-#define AEK_DEF_BWD_BODY(KIND, ROWS, COLS, ATTR)                                                          \
-    ATTR static void ROWS(const bwd_ctx *c, int64_t r0, int64_t r1) {                  \
+#define AEK_DEF_BWD(KIND)                                                                                 \
+    AEK_CLONES static void bwd_rows_##KIND(const bwd_ctx *c, int64_t r0, int64_t r1) {                  \
         const int64_t n = c->cols;                                                                        \
         const float invT = c->invT, alpha = c->alpha;                                                     \
         (void)alpha;                                                                                      \
@@ -370,13 +329,13 @@ typedef struct {
             const float *restrict z = c->Z + r * c->ldz;                                                  \
             float *restrict g = c->G + r * c->ldg;                                                        \
             if (invT == 1.0f) {                                                                           \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                          \
+                for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                          \
             } else {                                                                                      \
-                AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                          \
+                for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                          \
             }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
-    ATTR static void COLS(const bwd_ctx *c, int64_t c0, int64_t c1, double *restrict acc) {            \
+    AEK_CLONES static void bwd_cols_##KIND(const bwd_ctx *c, int64_t c0, int64_t c1, double *restrict acc) { \
         const int64_t n = c1 - c0, rows = c->rows;                                                        \
         const float invT = c->invT, alpha = c->alpha;                                                     \
         (void)alpha;                                                                                      \
@@ -391,9 +350,9 @@ typedef struct {
                 const float *restrict z = c->Z + (r + i) * c->ldz + c0;                                   \
                 float *restrict g = c->G + (r + i) * c->ldg + c0;                                         \
                 if (invT == 1.0f) {                                                                       \
-                    AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                      \
+                    for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_1);                      \
                 } else {                                                                                  \
-                    AEK_WIDE_LOOP for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                      \
+                    for (int64_t j = 0; j < n; j++) AEK_BWD_ELEM(KIND, AEK_SCALE_T);                      \
                 }                                                                                         \
             }                                                                                             \
             const float *g0 = c->G + r * c->ldg + c0;                                                     \
@@ -410,17 +369,6 @@ typedef struct {
             }                                                                                             \
         }                                                                                                 \
     }
-
-#ifdef AEK_ACT_DISPATCH
-#define AEK_DEF_BWD(KIND)                                                                                 \
-    AEK_DEF_BWD_BODY(KIND, bwd_rows_##KIND##_v4, bwd_cols_##KIND##_v4, AEK_ATTR_V4)                       \
-    AEK_DEF_BWD_BODY(KIND, bwd_rows_##KIND##_v3, bwd_cols_##KIND##_v3, AEK_ATTR_V3)                       \
-    AEK_DEF_BWD_BODY(KIND, bwd_rows_##KIND##_v0, bwd_cols_##KIND##_v0, )                                  \
-    AEK_DISPATCH(bwd_rows_##KIND, (const bwd_ctx *c, int64_t r0, int64_t r1), (c, r0, r1))                \
-    AEK_DISPATCH(bwd_cols_##KIND, (const bwd_ctx *c, int64_t c0, int64_t c1, double *restrict acc), (c, c0, c1, acc))
-#else
-#define AEK_DEF_BWD(KIND) AEK_DEF_BWD_BODY(KIND, bwd_rows_##KIND, bwd_cols_##KIND, )
-#endif
 
 AEK_DEF_BWD(0)
 AEK_DEF_BWD(1)
