@@ -101,20 +101,13 @@ struct ModelOptions: ParsableArguments {
     func apply(to c: inout ExperimentConfiguration) throws {
         if let model { c.model = try ModelKind(name: model) }
         if let activation { c.activation = try Activation(name: activation) }
-        func positive(_ name: String, _ v: Int?) throws -> Int? {
-            if let v, v < 1 { throw usageError("--\(name) must be ≥ 1, got \(v)") }
-            return v
-        }
-        if let v = try positive("epochs", epochs) { c.epochs = v }
-        if let v = try positive("patience", patience) { c.patience = v }
-        if let v = try positive("hidden", hidden) { c.hidden = v }
-        if let v = try positive("latent", latent) { c.latent = v }
-        if let v = try positive("batch", batch) { c.batchSize = v }
-        if let v = try positive("anneal-steps", annealSteps) { c.annealSteps = v }
-        if let threads {
-            guard (1...256).contains(threads) else { throw usageError("--threads must be in 1...256, got \(threads)") }
-            c.threads = threads
-        }
+        if let v = try positiveFlag("epochs", epochs) { c.epochs = v }
+        if let v = try positiveFlag("patience", patience) { c.patience = v }
+        if let v = try positiveFlag("hidden", hidden) { c.hidden = v }
+        if let v = try positiveFlag("latent", latent) { c.latent = v }
+        if let v = try positiveFlag("batch", batch) { c.batchSize = v }
+        if let v = try positiveFlag("anneal-steps", annealSteps) { c.annealSteps = v }
+        if let v = try threadsFlag(threads) { c.threads = v }
         if let lr {
             guard lr > 0, lr.isFinite else { throw usageError("--lr must be a positive number, got \(lr)") }
             c.learningRate = lr
@@ -123,12 +116,27 @@ struct ModelOptions: ParsableArguments {
             guard lambda >= 0, lambda.isFinite else { throw usageError("--lambda must be ≥ 0, got \(lambda)") }
             c.lambda = lambda
         }
-        if let dropout {
-            guard dropout >= 0, dropout < 1 else { throw usageError("--dropout must be in [0, 1), got \(dropout)") }
-            c.dropout = dropout
-        }
+        if let v = try dropoutFlag(dropout) { c.dropout = v }
         if let m = try parseMetrics(metrics) { c.metrics = m }
     }
+}
+
+/// A count flag (`--epochs`, `--batch`, …): nil when not given, else at least 1.
+func positiveFlag(_ name: String, _ v: Int?) throws -> Int? {
+    if let v, v < 1 { throw usageError("--\(name) must be ≥ 1, got \(v)") }
+    return v
+}
+
+/// `--threads`: nil when not given, else in 1...256.
+func threadsFlag(_ v: Int?) throws -> Int? {
+    if let v, !(1...256).contains(v) { throw usageError("--threads must be in 1...256, got \(v)") }
+    return v
+}
+
+/// `--dropout`: nil when not given, else in [0, 1).
+func dropoutFlag(_ v: Float?) throws -> Float? {
+    if let v, !(v >= 0 && v < 1) { throw usageError("--dropout must be in [0, 1), got \(v)") }
+    return v
 }
 
 /// Resolves `--data builtin` and checks that a data path is set.

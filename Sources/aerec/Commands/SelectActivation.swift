@@ -75,23 +75,13 @@ struct SelectActivation: ParsableCommand {
             guard c.model.isAutoencoder else {
                 throw usageError("select-activation needs an autoencoder (mult-dae, mult-vae, cdae, autorec-i, autorec-u), got \(c.model.rawValue)")
             }
-            func positive(_ name: String, _ v: Int?) throws -> Int? {
-                if let v, v < 1 { throw usageError("--\(name) must be ≥ 1, got \(v)") }
-                return v
-            }
-            if let v = try positive("epochs", epochs) { c.epochs = v }
-            if let v = try positive("patience", patience) { c.patience = v }
-            if let v = try positive("hidden", hidden) { c.hidden = v }
-            if let v = try positive("latent", latent) { c.latent = v }
-            if let v = try positive("batch", batch) { c.batchSize = v }
-            if let threads {
-                guard (1...256).contains(threads) else { throw usageError("--threads must be in 1...256, got \(threads)") }
-                c.threads = threads
-            }
-            if let dropout {
-                guard dropout >= 0, dropout < 1 else { throw usageError("--dropout must be in [0, 1), got \(dropout)") }
-                c.dropout = dropout
-            }
+            if let v = try positiveFlag("epochs", epochs) { c.epochs = v }
+            if let v = try positiveFlag("patience", patience) { c.patience = v }
+            if let v = try positiveFlag("hidden", hidden) { c.hidden = v }
+            if let v = try positiveFlag("latent", latent) { c.latent = v }
+            if let v = try positiveFlag("batch", batch) { c.batchSize = v }
+            if let v = try threadsFlag(threads) { c.threads = v }
+            if let v = try dropoutFlag(dropout) { c.dropout = v }
             guard significance > 0, significance < 1 else { throw usageError("--significance must be in (0, 1)") }
             try resolveDataPath(&c)
 
