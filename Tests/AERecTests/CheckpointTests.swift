@@ -121,6 +121,13 @@ struct CheckpointTests {
         #expect(try Experiment.configuration(ofCheckpoint: path) == Self.configuration(.multDAE))
         let model = try AnyModel.load(path: path)
         #expect(model.kind == .multDAE)
+        // it carries the external id maps and the protocol like the final model file, so that
+        // `aerec evaluate` / `recommend` on a checkpoint match items by id and recreate the split
+        let state = try ModelFile.read(path: path)
+        #expect(state.itemIDs == Self.split.itemIDs)
+        #expect(state.userIDs?.ids == Self.split.trainUsers.map { Self.split.userIDs[Int($0)] })
+        #expect(info.metadata[ModelState.MetadataKey.split] == Self.configuration(.multDAE).split.rawValue)
+        #expect(info.metadata[ModelState.MetadataKey.seed] == "77")
         // only the checkpoint file and no temporaries are left in the directory
         #expect(DataFixtures.listDirectory(dir) == ["c.aerec"])
     }

@@ -277,8 +277,15 @@ public enum Experiment {
                                       threads: config.threads)
         if let p = config.patience { options.earlyStoppingPatience = p }
         if config.model.predictsRatings { options.validationMetric = .rmse }
+        // The id maps and the protocol go on the model before training, so that checkpoints carry
+        // them too: `aerec evaluate checkpoint.aerec` then matches items by external id and
+        // recreates the same split, as with the final model file.
+        setIDs(model, items: split.itemIDs, users: split.trainUsers.map { split.userIDs[Int($0)] })
         if var c = checkpoint {
             c.metadata[checkpointConfigurationKey] = try TrainingCheckpoint.jsonText(config)
+            c.metadata[ModelState.MetadataKey.seed] = String(config.seed)
+            c.metadata[ModelState.MetadataKey.dataPath] = config.dataPath
+            c.metadata[ModelState.MetadataKey.split] = config.split.rawValue
             options.checkpoint = c
         }
         let train = config.model.predictsRatings ? split.train : split.train
@@ -292,7 +299,6 @@ public enum Experiment {
             if let ci = v.confidenceInterval { cis[m.name] = [ci.lowerBound, ci.upperBound] }
         }
         if let path = modelPath, let p = model as? any PersistableModel {
-            setIDs(model, items: split.itemIDs, users: split.trainUsers.map { split.userIDs[Int($0)] })
             try p.save(to: path, metadata: [
                 ModelState.MetadataKey.seed: String(config.seed), ModelState.MetadataKey.epochs: String(history.epochs.count),
                 ModelState.MetadataKey.bestEpoch: String(history.bestEpoch), ModelState.MetadataKey.dataPath: config.dataPath,
