@@ -348,6 +348,9 @@ typedef struct aerec_model_config {
     uint64_t seed;                 /* every random choice (98765); same seed + threads => same model */
     int64_t threads;               /* kernel and BLAS threads (2) */
     const char *validation_metric; /* early stopping / best epoch (NULL: "ndcg@100"; AutoRec "rmse") */
+    int64_t ease_precision;        /* EASE's solve: 32 (float32, the default) or 64 (float64: 3 I^2 floats
+                                      while fitting, about twice the time, top-k lists as a float64
+                                      reference gives them); AEREC_DEFAULT for the others */
 } aerec_model_config;
 
 /* Fills `config` with the defaults for `kind` (struct_size set, seed 98765, threads 2, the rest
@@ -720,9 +723,10 @@ AEREC_STATIC_ASSERT(sizeof(aerec_dataset_info) == 88 && offsetof(aerec_dataset_i
 AEREC_STATIC_ASSERT(sizeof(aerec_split_config) == 96 && offsetof(aerec_split_config, given_test) == 72 &&
                     offsetof(aerec_split_config, given_test_format) == 88, "aerec_split_config layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_split_info) == 80 && offsetof(aerec_split_info, test_users) == 72, "layout");
-AEREC_STATIC_ASSERT(sizeof(aerec_model_config) == 128 && offsetof(aerec_model_config, latent_activation) == 16 &&
+AEREC_STATIC_ASSERT(sizeof(aerec_model_config) == 136 && offsetof(aerec_model_config, latent_activation) == 16 &&
                     offsetof(aerec_model_config, learning_rate) == 48 && offsetof(aerec_model_config, seed) == 104 &&
-                    offsetof(aerec_model_config, validation_metric) == 120, "aerec_model_config layout");
+                    offsetof(aerec_model_config, validation_metric) == 120 &&
+                    offsetof(aerec_model_config, ease_precision) == 128, "aerec_model_config layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_epoch_report) == 72 && offsetof(aerec_epoch_report, beta) == 64, "layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_fit_summary) == 56 && offsetof(aerec_fit_summary, seconds) == 48, "layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_model_info) == 128 && offsetof(aerec_model_info, latent_activation) == 80,

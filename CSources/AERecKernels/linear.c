@@ -9,6 +9,8 @@
 /* OpenBLAS exports the LAPACK Fortran symbols (its own C implementations for potrf). */
 extern void spotrf_(const char *uplo, const int *n, float *a, const int *lda, int *info);
 extern void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info);
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 
 typedef struct {
     aek_csr x, xt;
@@ -84,6 +86,42 @@ int aek_ease_solve(float *A, int64_t n, int64_t lda, float lambda) {
     for (int64_t i = 0; i < n; i++) {
         float *row = A + i * lda;
         for (int64_t j = 0; j < n; j++) row[j] *= neg_inv[j];
+        row[i] = 0.0f;
+    }
+    free(neg_inv);
+    return AEK_OK;
+}
+
+int aek_ease_solve_f64(float *A, int64_t n, int64_t lda, float lambda, double *work) {
+    if (!A || !work || n < 0 || lda < n || n > INT32_MAX || lda > INT32_MAX || !isfinite(lambda)) return AEK_ERR_ARG;
+    if (n == 0) return AEK_OK;
+    if ((uint64_t)n > SIZE_MAX / sizeof(double) / (uint64_t)n) return AEK_ERR_ARG;
+    double *neg_inv = malloc((size_t)n * sizeof(double));
+    if (!neg_inv) return AEK_ERR_NOMEM;
+    /* G (float32: exact for counts below 2^24) -> float64, plus lambda on the diagonal */
+    for (int64_t i = 0; i < n; i++) {
+        const float *g = A + i * lda;
+        double *w = work + i * n;
+        for (int64_t j = 0; j < n; j++) w[j] = (double)g[j];
+        w[i] += (double)lambda;
+    }
+    int ni = (int)n, info = 0;
+    dpotrf_("L", &ni, work, &ni, &info);
+    if (info != 0) { free(neg_inv); return AEK_ERR_NUMERIC; }
+    dpotri_("L", &ni, work, &ni, &info);
+    if (info != 0) { free(neg_inv); return AEK_ERR_NUMERIC; }
+    /* the row-major upper triangle (j >= i) holds P */
+    for (int64_t j = 0; j < n; j++) {
+        double d = work[j * n + j];
+        if (!(d > 0.0) || !isfinite(d)) { free(neg_inv); return AEK_ERR_NUMERIC; }
+        neg_inv[j] = -1.0 / d;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float *row = A + i * lda;
+        for (int64_t j = 0; j < n; j++) {
+            double p = j >= i ? work[i * n + j] : work[j * n + i];
+            row[j] = (float)(p * neg_inv[j]);
+        }
         row[i] = 0.0f;
     }
     free(neg_inv);

@@ -68,6 +68,15 @@ func readModelConfig(_ raw: UnsafeRawPointer?) throws -> ParsedModelConfig {
     e.seed = c.u64(104)
     e.threads = try count(112, "threads", min: 1, max: 256) ?? 2
     let metric = try c.string(120).map { try Metric(name: $0) }
+    switch c.i64(128) {
+    case -1: break
+    case 32, 64:
+        guard kind == .ease else {
+            throw CABIError.invalid("config.ease_precision is \(c.i64(128)) but the model is \(kind.rawValue) (set it to AEREC_DEFAULT)")
+        }
+        e.easePrecision = c.i64(128) == 64 ? .float64 : .float32
+    case let v: throw CABIError.invalid("config.ease_precision is \(v); it must be 32, 64 or AEREC_DEFAULT (-1)")
+    }
     return ParsedModelConfig(experiment: e, validationMetric: metric, earlyStopping: patience != 0)
 }
 
@@ -77,7 +86,7 @@ public func aerecModelConfigInit(_ config: UnsafeMutableRawPointer?, _ kind: Int
         let k = try modelKindFromC(Int64(kind), "kind")
         let o = initStruct(try required(config, "config"), size: StructSize.modelConfig)
         o.set(8, modelKindToC(k))
-        for off in [24, 32, 40, 56, 64, 88, 96] { o.set(off, Int64(-1)) }
+        for off in [24, 32, 40, 56, 64, 88, 96, 128] { o.set(off, Int64(-1)) }
         for off in [48, 72, 80] { o.set(off, -1.0) }
         o.set(40, Int64(0))
         o.set(104, UInt64(98765))

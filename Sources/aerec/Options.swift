@@ -92,6 +92,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Learning rate (Adam).") var lr: Float?
     @Option(help: "Users per mini-batch (default 500).") var batch: Int?
     @Option(help: "EASE's λ, or the L2 penalty of the neural models.") var lambda: Float?
+    @Option(help: ArgumentHelp("EASE's solve: float32 (default; fastest, I² floats) or float64 (3 I² floats while "
+                               + "fitting, about twice the time; top-k lists as a float64 reference gives them).",
+                               valueName: "float32|float64"))
+    var precision: String?
     @Option(help: "Input dropout / corruption probability.") var dropout: Float?
     @Option(name: .customLong("anneal-steps"), help: "Mult-VAE: updates over which β grows to its cap.") var annealSteps: Int?
     @Option(help: "Threads for kernels and BLAS (default 2).") var threads: Int?
@@ -118,6 +122,15 @@ struct ModelOptions: ParsableArguments {
         }
         if let v = try dropoutFlag(dropout) { c.dropout = v }
         if let m = try parseMetrics(metrics) { c.metrics = m }
+        if let precision {
+            guard let p = EASEPrecision(rawValue: precision) else {
+                throw usageError("--precision must be float32 or float64, got '\(precision)'")
+            }
+            c.easePrecision = p
+        }
+        if c.easePrecision != nil && c.model != .ease {
+            throw usageError("--precision applies to --model ease only (this run trains \(c.model.rawValue))")
+        }
     }
 }
 

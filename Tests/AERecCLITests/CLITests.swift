@@ -166,6 +166,20 @@ struct CLITests {
         #expect(ev.status == 0, "\(ev.stderr)")
         #expect(try ev.json()["metrics"] as? [String: Double] == j["metrics"] as? [String: Double])
         #expect(try ev.json()["protocol"] as? String == "given")
+        // the float64 solve: the same metrics up to near-ties, recorded in the model file
+        let r64 = try CLI.run(["train", "--data", data, "--test", testPath, "--model", "ease", "--lambda", "10",
+                               "--precision", "float64", "--out", out + "64", "--json", "--quiet"])
+        #expect(r64.status == 0, "\(r64.stderr)")
+        let m32 = j["metrics"] as? [String: Double] ?? [:], m64 = try r64.json()["metrics"] as? [String: Double] ?? [:]
+        #expect(!m64.isEmpty && m64.keys == m32.keys)
+        for (name, v) in m32 { #expect(abs((m64[name] ?? -1) - v) < 0.02, "\(name): \(v) vs \(m64[name] ?? -1)") }
+        let info = try CLI.run(["info", out + "64/model.aerec"])
+        #expect(info.status == 0 && info.stdout.contains("float64"), "\(info.stdout)")
+        for (args, needle) in [(["--model", "ease", "--precision", "float16"], "float32 or float64"),
+                               (["--model", "mult-dae", "--precision", "float64"], "--model ease only")] {
+            let bad = try CLI.run(["train", "--data", data, "--epochs", "1"] + args)
+            #expect(bad.status == 2 && bad.stderr.contains(needle), "\(args): \(bad.status) \(bad.stderr)")
+        }
     }
 
     @Test("a terminal gets a redrawn progress bar with ETA")

@@ -689,6 +689,30 @@ static void test_training(const char *data_path) {
     FAILS(aerec_model_probe(ease, NULL, NULL, &probe2), AEREC_ERR_UNSUPPORTED);
     OK(aerec_model_recommend(ease, &histories, NULL, k, AEREC_EXCLUDE_HISTORY, NULL, 1, items3, NULL));
     OK(aerec_model_free(ease));
+    /* the float64 solve: accepted for EASE, ranks as the float32 one does; other values and
+     * other models refused */
+    ec.latent_activation = NULL;
+    CHECK(ec.ease_precision == AEREC_DEFAULT, "ease_precision defaults to AEREC_DEFAULT");
+    ec.ease_precision = 64;
+    aerec_model *ease64 = NULL;
+    OK(aerec_model_create(&ec, &ease64));
+    OK(aerec_model_fit(ease64, s, NULL, NULL, NULL));
+    int32_t *items64 = malloc((size_t)(test_in.rows * k) * sizeof *items64);
+    OK(aerec_model_recommend(ease64, &histories, NULL, k, AEREC_EXCLUDE_HISTORY, NULL, 1, items64, NULL));
+    int64_t equal64 = 0;
+    for (int64_t i = 0; i < test_in.rows * k; i++) equal64 += items64[i] == items3[i];
+    /* the two solves agree to ~1e-6 of the scale: only near-ties may swap */
+    CHECK(equal64 >= test_in.rows * k * 9 / 10, "float64 EASE ranks like float32 (%lld of %lld equal)",
+          (long long)equal64, (long long)(test_in.rows * k));
+    free(items64);
+    OK(aerec_model_free(ease64));
+    ec.ease_precision = 48;
+    FAILS(aerec_model_create(&ec, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aerec_last_error(), "ease_precision") != NULL, "the error names ease_precision");
+    aerec_model_config dc;
+    OK(aerec_model_config_init(&dc, AEREC_MODEL_MULT_DAE));
+    dc.ease_precision = 64;
+    FAILS(aerec_model_create(&dc, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
 
     /* fit_csr: train on the split's training matrix with its validation set */
     matrix train = copy_part(s, AEREC_PART_TRAIN);

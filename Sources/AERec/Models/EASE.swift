@@ -1,15 +1,41 @@
 import AERecKernels
 
-/// EASE's hyperparameter.
+/// The arithmetic of EASE's closed-form solve.
+public enum EASEPrecision: String, Sendable, Codable, CaseIterable {
+    /// `spotrf` + `spotri` in place in the item × item float32 weight buffer: I² floats in all,
+    /// the fastest. Scores agree with a float64 solve to about 10⁻⁶ of a row's scale, so items whose
+    /// scores are that close can swap places in a top-k list.
+    case float32
+    /// `dpotrf` + `dpotri` in a temporary float64 copy (2 I² floats more while fitting, about twice
+    /// the time), the weights rounded to float32 once: top-k lists as a float64 reference gives them.
+    case float64
+}
+
+/// EASE's hyperparameters.
 public struct EASEConfiguration: Sendable, Codable, Equatable {
     /// L2 penalty λ on the item-item weights (Steck uses 500 on ML-20M; smaller data wants less).
     public var lambda: Float = 500
-    public init(lambda: Float = 500) { self.lambda = lambda }
+    /// The solve's arithmetic (float32 by default).
+    public var precision: EASEPrecision = .float32
+    public init(lambda: Float = 500, precision: EASEPrecision = .float32) {
+        self.lambda = lambda
+        self.precision = precision
+    }
+
+    private enum CodingKeys: String, CodingKey { case lambda, precision }
+
+    /// Model files written before `precision` existed decode as float32.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lambda = try c.decode(Float.self, forKey: .lambda)
+        precision = try c.decodeIfPresent(EASEPrecision.self, forKey: .precision) ?? .float32
+    }
 }
 
 /// EASE (Steck 2019), the linear reference: B = I − P·diag(1/diag P) with P = (XᵀX + λI)⁻¹ and
 /// diag(B) = 0, fitted in closed form on binary data through LAPACK's Cholesky in OpenBLAS
-/// (spotrf + spotri) in a single item × item float32 buffer: peak memory is I² floats plus the data.
+/// (spotrf + spotri) in a single item × item float32 buffer: peak memory is I² floats plus the data;
+/// with ``EASEPrecision/float64`` the solve runs in a temporary float64 copy (3 I² floats at the peak).
 public final class EASE: TrainableRecommender, PersistableModel, @unchecked Sendable {
     public let kind = ModelKind.ease
     public let configuration: EASEConfiguration
@@ -51,7 +77,16 @@ public final class EASE: TrainableRecommender, PersistableModel, @unchecked Send
                 try check(aek_csr_gram(xv, xtv, weights.p, Int64(itemCount), 0, Int32(options.threads)), "Gram matrix")
             }
         }
-        let status = aek_ease_solve(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda)
+        let status: Int32
+        switch configuration.precision {
+        case .float32:
+            status = aek_ease_solve(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda)
+        case .float64:
+            try Self.memoryEstimate(itemCount: itemCount, configuration: configuration).require()
+            let work = UnsafeMutablePointer<Double>.allocate(capacity: itemCount * itemCount)
+            defer { work.deallocate() }
+            status = aek_ease_solve_f64(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda, work)
+        }
         if status == Int32(AEK_ERR_NUMERIC) {
             throw AERecError.numerical("XᵀX + λI is not positive definite (λ = \(configuration.lambda)); use a larger λ")
         }

@@ -104,12 +104,17 @@ extension AutoRec {
 
 extension EASE {
     /// Memory for EASE on `itemCount` items: the item × item float32 matrix (the Gram matrix and the
-    /// solution share it).
+    /// solution share it), and for a float64 solve its float64 copy while fitting.
     public static func memoryEstimate(itemCount: Int, configuration: EASEConfiguration = EASEConfiguration())
         -> MemoryEstimate {
         let i = Double(itemCount)
-        return MemoryEstimate(what: "EASE's \(itemCount) × \(itemCount) weight matrix", weightFloats: i * i,
-                              training: false, workspaceFloats: 0)
+        var e = MemoryEstimate(what: "EASE's \(itemCount) × \(itemCount) weight matrix", weightFloats: i * i,
+                               training: false, workspaceFloats: 0)
+        if configuration.precision == .float64 {
+            e.workspace = MemoryEstimate.bytes(8 * i * i)
+            e.what += " and its float64 solve"
+        }
+        return e
     }
 }
 
@@ -136,7 +141,7 @@ extension ModelFactory {
             return AutoRec.memoryEstimate(itemCount: itemCount, userCount: userCount,
                                           configuration: try autoRecConfiguration(config), batchSize: batch)
         case .ease:
-            return EASE.memoryEstimate(itemCount: itemCount)
+            return EASE.memoryEstimate(itemCount: itemCount, configuration: easeConfiguration(config))
         case .pop:
             return MemoryEstimate(what: "popularity on \(itemCount) items", weightFloats: Double(itemCount),
                                   training: false, workspaceFloats: 0)

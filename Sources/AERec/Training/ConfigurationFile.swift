@@ -144,6 +144,7 @@ extension ExperimentConfiguration {
             c.lambda = mc.lambda
         case let m as EASE:
             c.lambda = m.configuration.lambda
+            if m.configuration.precision != .float32 { c.easePrecision = m.configuration.precision }
         default: break
         }
         return c

@@ -36,6 +36,8 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     public var batchSize: Int?
     /// EASE's λ, or the L2 penalty of the neural models.
     public var lambda: Float?
+    /// EASE: the solve's arithmetic (default float32).
+    public var easePrecision: EASEPrecision?
     public var dropout: Float?
     /// Mult-VAE: updates over which β grows to its cap (default: reach the cap at 80 % of the run).
     public var annealSteps: Int?
@@ -124,7 +126,7 @@ public enum ModelFactory {
                                configuration: try multVAEConfiguration(config, batchesPerEpoch: batchesPerEpoch),
                                seed: config.seed)
         case .ease:
-            return try EASE(itemCount: itemCount, configuration: EASEConfiguration(lambda: config.lambda ?? 500))
+            return try EASE(itemCount: itemCount, configuration: easeConfiguration(config))
         case .pop:
             return try Popularity(itemCount: itemCount)
         default:
@@ -164,6 +166,10 @@ public enum ModelFactory {
         var adam = AdamConfiguration()
         if let lr = config.learningRate { adam.learningRate = lr }
         return adam
+    }
+
+    static func easeConfiguration(_ config: ExperimentConfiguration) -> EASEConfiguration {
+        EASEConfiguration(lambda: config.lambda ?? 500, precision: config.easePrecision ?? .float32)
     }
 
     static func multDAEConfiguration(_ config: ExperimentConfiguration) throws -> MultDAEConfiguration {

@@ -162,7 +162,8 @@ class ModelConfig(_Sized):
     _fields_ = [("struct_size", c_uint64), ("kind", c_int64), ("latent_activation", c_char_p), ("hidden", c_int64),
                 ("latent", c_int64), ("optimizer", c_int64), ("learning_rate", c_double), ("epochs", c_int64),
                 ("batch_size", c_int64), ("lambda_", c_double), ("dropout", c_double), ("anneal_steps", c_int64),
-                ("patience", c_int64), ("seed", c_uint64), ("threads", c_int64), ("validation_metric", c_char_p)]
+                ("patience", c_int64), ("seed", c_uint64), ("threads", c_int64), ("validation_metric", c_char_p),
+                ("ease_precision", c_int64)]
 
 
 class EpochReportStruct(_Sized):

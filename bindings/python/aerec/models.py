@@ -81,7 +81,8 @@ class Recommender(Handle):
                  hidden: Optional[int] = None, latent: Optional[int] = None, learning_rate: Optional[float] = None,
                  epochs: Optional[int] = None, batch_size: Optional[int] = None, lambda_: Optional[float] = None,
                  dropout: Optional[float] = None, anneal_steps: Optional[int] = None, patience: Optional[int] = None,
-                 seed: int = 98765, threads: int = 2, validation_metric: Optional[str] = None) -> None:
+                 seed: int = 98765, threads: int = 2, validation_metric: Optional[str] = None,
+                 ease_precision: Optional[str] = None) -> None:
         k = self.kind if kind is None else kind
         c = _lib.ModelConfig()
         _lib.call("aerec_model_config_init", ctypes.byref(c), k)
@@ -104,6 +105,10 @@ class Recommender(Handle):
         c.anneal_steps, c.patience = opt(anneal_steps, int), opt(patience, int)
         c.seed, c.threads = _lib.uint64(seed, "seed"), int(threads)
         c.validation_metric = self._metric_bytes
+        precisions = {None: -1, "float32": 32, "float64": 64}
+        if ease_precision not in precisions:
+            raise ValueError(f"ease_precision must be 'float32' or 'float64', got {ease_precision!r}")
+        c.ease_precision = precisions[ease_precision]
         super().__init__(_lib.new_handle("aerec_model_create", ctypes.byref(c)))
         self._config: Optional[_lib.ModelConfig] = c  # the base of select_activation
         self.epochs = epochs
@@ -518,13 +523,18 @@ class AutoRec(Recommender):
 
 
 class EASE(Recommender):
-    """EASE (Steck 2019), the linear closed-form reference. lambda_ default 500."""
+    """EASE (Steck 2019), the linear closed-form reference. lambda_ default 500.
+
+    precision: "float32" (default: the solve in place in the float32 weights, the fastest) or
+    "float64" (a temporary float64 copy, 3 I^2 floats while fitting and about twice the time; top-k
+    lists as a float64 reference such as numpy's gives them)."""
 
     kind = 5
 
-    def __init__(self, lambda_: Optional[float] = None, *, threads: int = 2,
+    def __init__(self, lambda_: Optional[float] = None, *, precision: Optional[str] = None, threads: int = 2,
                  validation_metric: Optional[str] = None) -> None:
-        super().__init__(lambda_=lambda_, threads=threads, validation_metric=validation_metric)
+        super().__init__(lambda_=lambda_, threads=threads, validation_metric=validation_metric,
+                         ease_precision=precision)
 
 
 class Popularity(Recommender):

@@ -235,3 +235,20 @@ def test_recommend_by_id(dae: aerec.MultDAE, ml100k: aerec.Dataset, strong_split
     with pytest.raises(aerec.AERecError) as e:
         dae.recommend_by_id(["no-such-user"], history=ml100k)
     assert e.value.kind == "data"
+
+
+def test_ease_float64_precision(strong_split: aerec.Split, tmp_path: Path) -> None:
+    """precision="float64" solves in float64: the same ranking quality as float32 (near-ties aside),
+    kept in the model file; a wrong name is a ValueError before any C call."""
+    m32 = aerec.EASE(lambda_=50.0).fit(strong_split, progress=False)
+    m64 = aerec.EASE(lambda_=50.0, precision="float64").fit(strong_split, progress=False)
+    r32 = m32.evaluate(strong_split, ["ndcg@100"])["ndcg@100"].value
+    r64 = m64.evaluate(strong_split, ["ndcg@100"])["ndcg@100"].value
+    assert abs(r32 - r64) < 1e-3
+    i32 = m32.recommend(strong_split.test.fold_in, k=20).items
+    i64 = m64.recommend(strong_split.test.fold_in, k=20).items
+    assert (i32 == i64).mean() > 0.9
+    m64.save(tmp_path / "e64.aerec")
+    np.testing.assert_array_equal(aerec.load(tmp_path / "e64.aerec").recommend(strong_split.test.fold_in, k=20).items, i64)
+    with pytest.raises(ValueError, match="float32"):
+        aerec.EASE(precision="float16")
