@@ -152,21 +152,30 @@ def section_ease(q: bool, th: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for label, data, lam, ae_rep, np_rep in cases:
             lists = str(Path(tmp) / "lists.npy")
+            lists64 = str(Path(tmp) / "lists64.npy")
             a = task("aerec-ease", "--data", data, "--lam", str(lam), "--repeat", str(ae_rep), "--lists", lists,
                      threads=th)
-            n = task("numpy-ease", "--data", data, "--lam", str(lam), "--repeat", str(np_rep), "--lists", lists,
-                     threads=th)
+            # the float64 solve (EASE(precision="float64")): fewer repeats, it takes about twice as long
+            a64 = task("aerec-ease", "--data", data, "--lam", str(lam), "--repeat", str(max(1, ae_rep - 1)),
+                       "--lists", lists64, "--precision", "float64", threads=th)
+            n = task("numpy-ease", "--data", data, "--lam", str(lam), "--repeat", str(np_rep), "--lists",
+                     lists + "," + lists64, threads=th)
             ratios = [x / med(n["fit_seconds"]) for x in a["fit_seconds"]]
             res = {"items": a["items"], "users": a["users"], "aerec_fit_seconds": stat(a["fit_seconds"]),
                    "numpy_fit_seconds": stat(n["fit_seconds"]), "ratio": stat(ratios),
-                   "sgemm_gflops": stat(a["sgemm_gflops"]), "sgemm_samples": a["sgemm_gflops"], "top100": n["top100"], "aerec_peak_rss_mb":
-                   a["peak_rss_mb"], "numpy_peak_rss_mb": n["peak_rss_mb"], "numpy_blas": n["blas"],
-                   "loadavg": [a["loadavg"], n["loadavg"]]}
+                   "sgemm_gflops": stat(a["sgemm_gflops"] + a64["sgemm_gflops"]),
+                   "sgemm_samples": a["sgemm_gflops"] + a64["sgemm_gflops"], "top100": n["top100_by_file"][lists],
+                   "aerec_peak_rss_mb": a["peak_rss_mb"], "numpy_peak_rss_mb": n["peak_rss_mb"], "numpy_blas": n["blas"],
+                   "loadavg": [a["loadavg"], a64["loadavg"], n["loadavg"]],
+                   "float64": {"aerec_fit_seconds": stat(a64["fit_seconds"]),
+                               "ratio": stat([x / med(n["fit_seconds"]) for x in a64["fit_seconds"]]),
+                               "top100": n["top100_by_file"][lists64], "aerec_peak_rss_mb": a64["peak_rss_mb"]}}
             out["cases"][label] = res
-            t = n["top100"]
-            log(f"  {label} ({a['items']} items): AERec {spread(res['aerec_fit_seconds'])} s, numpy "
-                f"{spread(res['numpy_fit_seconds'])} s -> {res['ratio']['median']:.3f}x; top-100 identical "
-                f"{t['identical']}/{t['users']} (+{t['differing_only_by_near_ties']} near-ties)")
+            for name, r_ in (("float32", res), ("float64", res["float64"])):
+                t = r_["top100"]
+                log(f"  {label} ({a['items']} items), {name}: AERec {spread(r_['aerec_fit_seconds'])} s, numpy "
+                    f"{spread(res['numpy_fit_seconds'])} s -> {r_['ratio']['median']:.3f}x; top-100 identical "
+                    f"{t['identical']}/{t['users']} (+{t['differing_only_by_near_ties']} near-ties)")
     n = 40981
     est = numpy_ease_bytes(n)
     out["full"] = {"items": n, "numpy_float64_estimate_gib": est / 2 ** 30,
@@ -364,7 +373,12 @@ def report(r: dict) -> str:
          f"{r['sgemm_all']['n']} measurements. Load average at start {r['load_start']}, at end {r['load_end']}"
          f"{'; the activation study (two single-threaded workers) was running' if r['study_running'] else ''}.", "",
          "Figures are medians with [min–max] over the repeated runs; ratios are AERec / reference measured in the "
-         "same `make bench` run.", "",
+         "same `make bench` run.", ""]
+    dates = {k: (v.get("date"), v.get("git")) for k, v in r["sections"].items()}
+    if any(d != (r["date"], r.get("git")) for d in dates.values()):
+        L += ["Sections measured in different runs (`bench/perf.py --merge`): " + "; ".join(
+            f"{k} on {d} (git {g})" for k, (d, g) in dates.items()) + ".", ""]
+    L += [
          "| # | figure | value | target | |", "|---|---|---|---|---|"]
     s = r["sections"]
     rows = []
@@ -380,13 +394,16 @@ def report(r: dict) -> str:
                          e["decoder_efficiency"]["median"] >= 0.7))
     if "ease" in s:
         for label, c in s["ease"]["cases"].items():
-            t = c["top100"]
-            rows.append(("3", f"EASE fit vs numpy float64, {label} ({c['items']} items)",
-                         f"{spread(c['ratio'], '{:.3f}')} ({c['aerec_fit_seconds']['median']:.1f} s vs "
-                         f"{c['numpy_fit_seconds']['median']:.1f} s); top-100 identical {t['identical']}/{t['users']}"
-                         + (f", {t['differing_only_by_near_ties']} differ only at near-ties" if
-                            t['differing_only_by_near_ties'] else ""),
-                         "≤ 0.5", c["ratio"]["median"] <= 0.5 and t["differing"] == 0))
+            for name, x in (("float32", c), ("float64", c.get("float64"))):
+                if x is None:
+                    continue
+                t = x["top100"]
+                rows.append(("3", f"EASE fit ({name} solve) vs numpy float64, {label} ({c['items']} items)",
+                             f"{spread(x['ratio'], '{:.3f}')} ({x['aerec_fit_seconds']['median']:.1f} s vs "
+                             f"{c['numpy_fit_seconds']['median']:.1f} s); top-100 identical {t['identical']}/{t['users']}"
+                             + (f", {t['differing_only_by_near_ties']} differ only at near-ties" if
+                                t['differing_only_by_near_ties'] else ""),
+                             "≤ 0.5", x["ratio"]["median"] <= 0.5 and t["differing"] == 0))
         f = s["ease"]["full"]
         if "aerec_fit_seconds" in f:
             rows.append(("3", f"EASE at {f['items']} items (AERec alone)",
@@ -438,11 +455,14 @@ def report(r: dict) -> str:
         L += ["## 3. EASE", "", "| data | items | users | AERec fit s | numpy float64 s | ratio | top-100 lists | "
               "AERec peak RSS MiB | numpy peak RSS MiB |", "|---|---|---|---|---|---|---|---|---|"]
         for label, c in s["ease"]["cases"].items():
-            t = c["top100"]
-            L.append(f"| {label} | {c['items']} | {c['users']} | {spread(c['aerec_fit_seconds'])} | "
-                     f"{spread(c['numpy_fit_seconds'])} | {spread(c['ratio'], '{:.3f}')} | {t['identical']}/{t['users']} "
-                     f"identical, {t['differing_only_by_near_ties']} near-tie, {t['differing']} other | "
-                     f"{c['aerec_peak_rss_mb']:.0f} | {c['numpy_peak_rss_mb']:.0f} |")
+            for name, x in (("float32", c), ("float64", c.get("float64"))):
+                if x is None:
+                    continue
+                t = x["top100"]
+                L.append(f"| {label}, {name} solve | {c['items']} | {c['users']} | {spread(x['aerec_fit_seconds'])} | "
+                         f"{spread(c['numpy_fit_seconds'])} | {spread(x['ratio'], '{:.3f}')} | {t['identical']}/{t['users']} "
+                         f"identical, {t['differing_only_by_near_ties']} near-tie, {t['differing']} other | "
+                         f"{x['aerec_peak_rss_mb']:.0f} | {c['numpy_peak_rss_mb']:.0f} |")
         f = s["ease"]["full"]
         L.append("")
         L.append(f"At gowalla's {f['items']} items numpy's float64 path needs about "
@@ -518,6 +538,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
     ap.add_argument("--only", default=",".join(SECTIONS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other sections of the existing perf.json (each keeps its own date and git) "
+                         "and replace only the sections run now; the report lists every section's date")
     args = ap.parse_args()
     if not AEREC.exists():
         sys.exit(f"error: {AEREC} not found: run `make build` first")
@@ -540,9 +563,18 @@ def main() -> None:
         ts = time.perf_counter()
         res = fns[name](args.quick, args.threads)
         res["seconds"] = time.perf_counter() - ts
+        res["date"], res["git"] = r["date"], r["git"]
         r["sections"][name] = res
         (OUT / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
-    # every SGEMM rate measured in this run
+    if args.merge and (OUT / "perf.json").exists():
+        old = json.loads((OUT / "perf.json").read_text())
+        for name, sec in old.get("sections", {}).items():
+            if name not in r["sections"]:
+                sec.setdefault("date", old.get("date"))
+                sec.setdefault("git", old.get("git"))
+                r["sections"][name] = sec
+        r["sections"] = {k: r["sections"][k] for k in SECTIONS if k in r["sections"]}
+    # every SGEMM rate measured in this run (and in the merged sections)
     rates = list(r["sgemm"]["gflops"])
 
     def collect(x):

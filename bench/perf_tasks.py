@@ -121,7 +121,7 @@ def task_aerec_ease(args) -> dict:
     rate0 = sgemm_gflops(args.threads)
     fits, walls, lists = [], [], None
     for rep in range(args.repeat):
-        m = aerec.EASE(lambda_=args.lam, threads=args.threads)
+        m = aerec.EASE(lambda_=args.lam, precision=args.precision, threads=args.threads)
         t0 = time.perf_counter()
         m.fit(X, validation=False, progress=False)
         walls.append(time.perf_counter() - t0)
@@ -137,11 +137,30 @@ def task_aerec_ease(args) -> dict:
             "weights_mb": X.shape[1] ** 2 * 4 / 2 ** 20}
 
 
+def compare_lists(S: np.ndarray, want: np.ndarray, got: np.ndarray) -> dict:
+    """AERec's top-k lists `got` against the float64 reference lists `want` (scores S)."""
+    same = np.all(got == want, axis=1)
+    # a differing list is explained by a near-tie when the float64 scores of the two
+    # lists agree position by position to 1e-6 of the row's score scale
+    sg = np.take_along_axis(S, np.maximum(got, 0).astype(np.int64), axis=1)
+    sw = np.take_along_axis(S, want, axis=1)
+    scale = np.abs(sw).max(axis=1, keepdims=True) + 1e-30
+    tie = np.all(np.abs(sg - sw) <= 1e-6 * scale, axis=1)
+    gap = (np.abs(sg - sw) / scale).max(axis=1)  # the largest position-wise score gap of each list
+    return {"users": int(len(want)), "identical": int(same.sum()),
+            "differing_only_by_near_ties": int((~same & tie).sum()),
+            "differing": int((~same & ~tie).sum()),
+            "max_relative_score_gap_of_differing": float(gap[~same].max()) if (~same).any() else 0.0,
+            "first_differing_positions": [int(np.argmax(g != w)) for g, w in zip(got[~same], want[~same])]}
+
+
 def task_numpy_ease(args) -> dict:
+    """numpy's float64 EASE; with --lists A[,B...] the top-100 lists AERec saved there are compared
+    with numpy's (the first file's result is "top100", every file's in "top100_by_file")."""
     from epoch_numpy import blas_info
     from reference import ease
     X = matrix(args)
-    fits, ident = [], None
+    fits, by_file = [], {}
     for rep in range(args.repeat):
         t0 = time.perf_counter()
         score = ease(X, args.lam)
@@ -151,23 +170,12 @@ def task_numpy_ease(args) -> dict:
             Xu = X[users]
             S = score(Xu)  # float64, as the peers score
             want = topk_lists(S, Xu, K_TOP)
-            got = np.load(args.lists)
-            same = np.all(got == want, axis=1)
-            # a differing list is explained by a near-tie when the float64 scores of the two
-            # lists agree position by position to 1e-6 of the row's score scale
-            sg = np.take_along_axis(S, np.maximum(got, 0).astype(np.int64), axis=1)
-            sw = np.take_along_axis(S, want, axis=1)
-            scale = np.abs(sw).max(axis=1, keepdims=True) + 1e-30
-            tie = np.all(np.abs(sg - sw) <= 1e-6 * scale, axis=1)
-            gap = (np.abs(sg - sw) / scale).max(axis=1)  # the largest position-wise score gap of each list
-            ident = {"users": int(len(users)), "identical": int(same.sum()),
-                     "differing_only_by_near_ties": int((~same & tie).sum()),
-                     "differing": int((~same & ~tie).sum()),
-                     "max_relative_score_gap_of_differing": float(gap[~same].max()) if (~same).any() else 0.0,
-                     "first_differing_positions": [int(np.argmax(g != w)) for g, w in zip(got[~same], want[~same])]}
+            for f in args.lists.split(","):
+                by_file[f] = compare_lists(S, want, np.load(f))
         del score
-    return {"items": X.shape[1], "users": X.shape[0], "fit_seconds": fits, "top100": ident, "blas": blas_info(),
-            "peak_rss_mb": peak_rss_mb()}
+    first = next(iter(by_file.values()), None)
+    return {"items": X.shape[1], "users": X.shape[0], "fit_seconds": fits, "top100": first,
+            "top100_by_file": by_file, "blas": blas_info(), "peak_rss_mb": peak_rss_mb()}
 
 
 # ------------------------------------------------------------------------------------------- top-k
@@ -314,6 +322,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--lam", type=float, default=200.0)
     ap.add_argument("--lists", default="")
+    ap.add_argument("--precision", default="float32", choices=["float32", "float64"])
     ap.add_argument("--sample", type=int, default=300)
     ap.add_argument("--max-users", type=int, default=0)
     args = ap.parse_args()

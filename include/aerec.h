@@ -349,8 +349,8 @@ typedef struct aerec_model_config {
     int64_t threads;               /* kernel and BLAS threads (2) */
     const char *validation_metric; /* early stopping / best epoch (NULL: "ndcg@100"; AutoRec "rmse") */
     int64_t ease_precision;        /* EASE's solve: 32 (float32, the default) or 64 (float64: 3 I^2 floats
-                                      while fitting, about twice the time, top-k lists as a float64
-                                      reference gives them); AEREC_DEFAULT for the others */
+                                      while fitting, about twice the time, weights rounded to float32
+                                      once); AEREC_DEFAULT for the others */
 } aerec_model_config;
 
 /* Fills `config` with the defaults for `kind` (struct_size set, seed 98765, threads 2, the rest

@@ -268,8 +268,8 @@ int aek_csr_gram(aek_csr x, aek_csr xt, float *G, int64_t ldg, float beta, int n
  * second n x n buffer. Returns AEK_ERR_NUMERIC if G + lambda I is not positive definite. */
 int aek_ease_solve(float *A, int64_t n, int64_t lda, float lambda);
 
-/* The same closed form computed in float64 (dpotrf + dpotri), for exact agreement with float64
- * references: on entry A holds G = X^T X in float32 (exact for counts below 2^24), on exit B rounded
+/* The same closed form computed in float64 (dpotrf + dpotri), for weights within half a float32 ulp
+ * of the exact solution: on entry A holds G = X^T X in float32 (exact for counts below 2^24), on exit B rounded
  * to float32 once. `work` is the caller's n x n float64 buffer (leading dimension n; twice A's
  * bytes). About twice the time of aek_ease_solve on this machine's OpenBLAS. */
 int aek_ease_solve_f64(float *A, int64_t n, int64_t lda, float lambda, double *work);

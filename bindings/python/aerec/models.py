@@ -526,8 +526,8 @@ class EASE(Recommender):
     """EASE (Steck 2019), the linear closed-form reference. lambda_ default 500.
 
     precision: "float32" (default: the solve in place in the float32 weights, the fastest) or
-    "float64" (a temporary float64 copy, 3 I^2 floats while fitting and about twice the time; top-k
-    lists as a float64 reference such as numpy's gives them)."""
+    "float64" (a temporary float64 copy, 3 I^2 floats while fitting and about twice the time; the
+    weights rounded to float32 once, closer to a float64 reference such as numpy's)."""
 
     kind = 5
 
