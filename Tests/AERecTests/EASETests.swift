@@ -118,6 +118,13 @@ struct EASETests {
         let back = try EASE.restore(from: ModelFile.read(path: path))
         #expect(back.configuration == m.configuration && back.configuration.precision == .float64)
         #expect(back.weights.array == m.weights.array)
+        // a precision on another model is refused, not ignored
+        var c = ExperimentConfiguration(dataPath: "-", model: .multDAE)
+        c.easePrecision = .float64
+        #expect(throws: AERecError.self) { try ModelFactory.validate(c) }
+        #expect(throws: AERecError.self) { try ModelFactory.make(c, itemCount: 12, userCount: 50, batchesPerEpoch: 1) }
+        c.model = .ease
+        #expect((try ModelFactory.make(c, itemCount: 12, userCount: 50, batchesPerEpoch: 1) as? EASE)?.configuration.precision == .float64)
         // configurations written before the precision existed read as float32
         let old = try JSONDecoder().decode(EASEConfiguration.self, from: Data(#"{"lambda":200}"#.utf8))
         #expect(old == EASEConfiguration(lambda: 200, precision: .float32))

@@ -118,6 +118,7 @@ public enum ModelFactory {
     /// users, for models with per-user parameters).
     public static func make(_ config: ExperimentConfiguration, itemCount: Int, userCount: Int,
                             batchesPerEpoch: Int) throws -> any TrainableRecommender {
+        try requireEASEPrecisionApplies(config)
         switch config.model {
         case .multDAE:
             return try MultDAE(itemCount: itemCount, configuration: try multDAEConfiguration(config), seed: config.seed)
@@ -139,6 +140,7 @@ public enum ModelFactory {
     /// the model is built.
     public static func validate(_ config: ExperimentConfiguration) throws {
         let many = Int(Int32.max)
+        try requireEASEPrecisionApplies(config)
         switch config.model {
         case .multDAE: try multDAEConfiguration(config).validate(itemCount: many)
         case .multVAE: try multVAEConfiguration(config, batchesPerEpoch: 1).validate(itemCount: many)
@@ -166,6 +168,14 @@ public enum ModelFactory {
         var adam = AdamConfiguration()
         if let lr = config.learningRate { adam.learningRate = lr }
         return adam
+    }
+
+    /// An EASE precision on another model is a mistake (a config file edited for another model),
+    /// not something to ignore.
+    static func requireEASEPrecisionApplies(_ config: ExperimentConfiguration) throws {
+        if let p = config.easePrecision, config.model != .ease {
+            throw AERecError.invalidArgument("easePrecision (\(p.rawValue)) applies to EASE only, not \(config.model.rawValue)")
+        }
     }
 
     static func easeConfiguration(_ config: ExperimentConfiguration) -> EASEConfiguration {
@@ -294,8 +304,7 @@ public enum Experiment {
             c.metadata[ModelState.MetadataKey.split] = config.split.rawValue
             options.checkpoint = c
         }
-        let train = config.model.predictsRatings ? split.train : split.train
-        let history = try model.fit(train, validation: split.validation, options: options, callback: onEpoch)
+        let history = try model.fit(split.train, validation: split.validation, options: options, callback: onEpoch)
         let evaluator = Evaluator(metrics: config.resolvedMetrics, batchSize: batch, threads: config.threads)
         let eval = try evaluator.evaluate(model, on: split.test)
         var metrics: [String: Double] = [:], cis: [String: [Double]] = [:]
