@@ -70,11 +70,11 @@ func readModelConfig(_ raw: UnsafeRawPointer?) throws -> ParsedModelConfig {
     let metric = try c.string(120).map { try Metric(name: $0) }
     switch c.i64(128) {
     case -1: break
-    case 32, 64:
+    case let bits where bits == 32 || bits == 64:
         guard kind == .ease else {
-            throw CABIError.invalid("config.ease_precision is \(c.i64(128)) but the model is \(kind.rawValue) (set it to AEREC_DEFAULT)")
+            throw CABIError.invalid("config.ease_precision is \(bits) but the model is \(kind.rawValue) (set it to AEREC_DEFAULT)")
         }
-        e.easePrecision = c.i64(128) == 64 ? .float64 : .float32
+        e.easePrecision = bits == 64 ? .float64 : .float32
     case let v: throw CABIError.invalid("config.ease_precision is \(v); it must be 32, 64 or AEREC_DEFAULT (-1)")
     }
     return ParsedModelConfig(experiment: e, validationMetric: metric, earlyStopping: patience != 0)
