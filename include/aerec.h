@@ -256,7 +256,8 @@ typedef struct aerec_split_config {
     double target_fraction;           /* strong: share of a held-out user's items to rank (0.2) */
     int64_t min_items_for_split;      /* strong: users with fewer items are fold-in only (5) */
     double test_fraction;             /* ratio (0.2) / explicit (0.1): share held out for test */
-    double validation_fraction;       /* ratio / explicit: share held out for validation (0) */
+    double validation_fraction;       /* ratio / explicit: share held out for validation (0);
+                                         given: share of each user's training interactions (0) */
     int64_t loo_validation;           /* loo: also hold out the second-to-last interaction (0) */
     const aerec_dataset *given_test;  /* given: the test interactions (ids matched by text), or NULL */
     const char *given_test_path;      /* given: ... or a file to read (when given_test is NULL) */
@@ -351,6 +352,8 @@ typedef struct aerec_model_config {
     int64_t ease_precision;        /* EASE's solve: 32 (float32, the default) or 64 (float64: 3 I^2 floats
                                       while fitting, about twice the time, weights rounded to float32
                                       once); AEREC_DEFAULT for the others */
+    double beta_cap;               /* Mult-VAE: the KL weight's cap (0.2; reached at 80 % of the planned
+                                      updates unless anneal_steps is set); -1.0 for the others */
 } aerec_model_config;
 
 /* Fills `config` with the defaults for `kind` (struct_size set, seed 98765, threads 2, the rest
@@ -723,10 +726,11 @@ AEREC_STATIC_ASSERT(sizeof(aerec_dataset_info) == 88 && offsetof(aerec_dataset_i
 AEREC_STATIC_ASSERT(sizeof(aerec_split_config) == 96 && offsetof(aerec_split_config, given_test) == 72 &&
                     offsetof(aerec_split_config, given_test_format) == 88, "aerec_split_config layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_split_info) == 80 && offsetof(aerec_split_info, test_users) == 72, "layout");
-AEREC_STATIC_ASSERT(sizeof(aerec_model_config) == 136 && offsetof(aerec_model_config, latent_activation) == 16 &&
+AEREC_STATIC_ASSERT(sizeof(aerec_model_config) == 144 && offsetof(aerec_model_config, latent_activation) == 16 &&
                     offsetof(aerec_model_config, learning_rate) == 48 && offsetof(aerec_model_config, seed) == 104 &&
                     offsetof(aerec_model_config, validation_metric) == 120 &&
-                    offsetof(aerec_model_config, ease_precision) == 128, "aerec_model_config layout");
+                    offsetof(aerec_model_config, ease_precision) == 128 &&
+                    offsetof(aerec_model_config, beta_cap) == 136, "aerec_model_config layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_epoch_report) == 72 && offsetof(aerec_epoch_report, beta) == 64, "layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_fit_summary) == 56 && offsetof(aerec_fit_summary, seconds) == 48, "layout");
 AEREC_STATIC_ASSERT(sizeof(aerec_model_info) == 128 && offsetof(aerec_model_info, latent_activation) == 80,

@@ -16,7 +16,7 @@ enum StructSize {
     static let matrixInfo = 40
     static let splitConfig = 96
     static let splitInfo = 80
-    static let modelConfig = 136
+    static let modelConfig = 144
     static let epochReport = 72
     static let fitSummary = 56
     static let modelInfo = 128

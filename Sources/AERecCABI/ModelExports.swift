@@ -77,6 +77,12 @@ func readModelConfig(_ raw: UnsafeRawPointer?) throws -> ParsedModelConfig {
         e.easePrecision = bits == 64 ? .float64 : .float32
     case let v: throw CABIError.invalid("config.ease_precision is \(v); it must be 32, 64 or AEREC_DEFAULT (-1)")
     }
+    if let b = try real(136, "beta_cap", { $0 >= 0 && $0 < 1e6 }, "in [0, 1e6)") {
+        guard kind == .multVAE else {
+            throw CABIError.invalid("config.beta_cap is \(b) but the model is \(kind.rawValue) (set it to AEREC_DEFAULT)")
+        }
+        e.betaCap = b
+    }
     return ParsedModelConfig(experiment: e, validationMetric: metric, earlyStopping: patience != 0)
 }
 
@@ -87,7 +93,7 @@ public func aerecModelConfigInit(_ config: UnsafeMutableRawPointer?, _ kind: Int
         let o = initStruct(try required(config, "config"), size: StructSize.modelConfig)
         o.set(8, modelKindToC(k))
         for off in [24, 32, 40, 56, 64, 88, 96, 128] { o.set(off, Int64(-1)) }
-        for off in [48, 72, 80] { o.set(off, -1.0) }
+        for off in [48, 72, 80, 136] { o.set(off, -1.0) }
         o.set(40, Int64(0))
         o.set(104, UInt64(98765))
         o.set(112, Int64(2))

@@ -58,6 +58,7 @@ func readSplitConfig(_ raw: UnsafeRawPointer?, data: Interactions) throws -> Spl
             throw CABIError.invalid("the given protocol needs config.given_test or config.given_test_path")
         }
         s.seed = seed
+        s.validationFraction = try fraction(c.f64(56), "config.validation_fraction", fallback: 0)
         return s
     }
 }

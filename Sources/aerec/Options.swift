@@ -55,7 +55,8 @@ struct SplitOptions: ParsableArguments {
     @Option(name: .customLong("heldout-users"), help: "strong: validation users, and as many test users (default 10 % each).")
     var heldoutUsers: Int?
     @Option(name: .customLong("test-fraction"), help: "ratio/explicit: share held out for test.") var testFraction: Double?
-    @Option(name: .customLong("validation-fraction"), help: "ratio/explicit: share held out for validation.")
+    @Option(name: .customLong("validation-fraction"),
+            help: "ratio/explicit: share held out for validation; given: share of each user's training interactions (default 0).")
     var validationFraction: Double?
     @Option(help: "Random seed (split, initialisation, shuffling, dropout; default 98765).") var seed: UInt64?
 
@@ -98,6 +99,10 @@ struct ModelOptions: ParsableArguments {
     var precision: String?
     @Option(help: "Input dropout / corruption probability.") var dropout: Float?
     @Option(name: .customLong("anneal-steps"), help: "Mult-VAE: updates over which β grows to its cap.") var annealSteps: Int?
+    @Option(name: .customLong("beta-cap"),
+            help: ArgumentHelp("Mult-VAE: the KL weight's cap β (default 0.2; reached at 80 % of the epochs unless --anneal-steps).",
+                               valueName: "β"))
+    var betaCap: Float?
     @Option(help: "Threads for kernels and BLAS (default 2).") var threads: Int?
     @Option(help: ArgumentHelp("Test metrics, comma-separated (e.g. ndcg@100,recall@20,mrr).", valueName: "list"))
     var metrics: [String] = []
@@ -121,6 +126,10 @@ struct ModelOptions: ParsableArguments {
             c.lambda = lambda
         }
         if let v = try dropoutFlag(dropout) { c.dropout = v }
+        if let betaCap {
+            guard betaCap >= 0, betaCap.isFinite else { throw usageError("--beta-cap must be ≥ 0, got \(betaCap)") }
+            c.betaCap = betaCap
+        }
         if let m = try parseMetrics(metrics) { c.metrics = m }
         if let precision {
             guard let p = EASEPrecision(rawValue: precision) else {
@@ -130,6 +139,9 @@ struct ModelOptions: ParsableArguments {
         }
         if c.easePrecision != nil && c.model != .ease {
             throw usageError("--precision applies to --model ease only (this run trains \(c.model.rawValue))")
+        }
+        if c.betaCap != nil && c.model != .multVAE {
+            throw usageError("--beta-cap applies to --model mult-vae only (this run trains \(c.model.rawValue))")
         }
     }
 }

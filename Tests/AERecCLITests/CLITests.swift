@@ -182,6 +182,39 @@ struct CLITests {
         }
     }
 
+    @Test("given with --validation-fraction early-stops on a validation share; --beta-cap reaches Mult-VAE only")
+    func givenValidationAndBetaCap() throws {
+        let dir = try CLI.tempDirectory("givenval")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try CLI.smallDataset(in: dir)
+        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
+        var byUser: [String: [String]] = [:]
+        for l in lines.dropFirst() { byUser[String(l.split(separator: "\t")[0]), default: []].append(l) }
+        var test = ["user\titem\trating\ttimestamp"]
+        for u in 0..<20 { test += byUser["u\(u)"]!.suffix(2) }
+        let testPath = try CLI.write(test.joined(separator: "\n") + "\n", to: dir, name: "test.tsv")
+        let r = try CLI.run(["train", "--data", data, "--test", testPath, "--validation-fraction", "0.2",
+                             "--model", "mult-vae", "--hidden", "16", "--latent", "8", "--epochs", "3",
+                             "--beta-cap", "0.5", "--out", dir + "/vae", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try r.json()
+        let summary = j["data"] as? [String: Any] ?? [:], config = j["configuration"] as? [String: Any] ?? [:]
+        #expect((summary["validationUsers"] as? Int ?? 0) > 0, "\(summary)")
+        #expect(j["best_validation"] as? Double != nil)
+        #expect(config["betaCap"] as? Double == 0.5 && config["validationFraction"] as? Double == 0.2, "\(config)")
+        // without the flag: no validation set, as the published protocol has none
+        let plain = try CLI.run(["train", "--data", data, "--test", testPath, "--model", "mult-vae", "--hidden", "16",
+                                 "--latent", "8", "--epochs", "2", "--json", "--quiet"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect((try plain.json()["data"] as? [String: Any])?["validationUsers"] as? Int == 0)
+        for (args, needle) in [(["--model", "mult-dae", "--beta-cap", "0.5"], "--model mult-vae only"),
+                               (["--model", "mult-vae", "--beta-cap", "nan"], "--beta-cap must be ≥ 0"),
+                               (["--model", "mult-vae", "--test", testPath, "--validation-fraction", "1"], "[0, 1)")] {
+            let bad = try CLI.run(["train", "--data", data, "--epochs", "1"] + args)
+            #expect(bad.status == 2 && bad.stderr.contains(needle), "\(args): \(bad.status) \(bad.stderr)")
+        }
+    }
+
     @Test("a terminal gets a redrawn progress bar with ETA")
     func progressBar() throws {
         let dir = try CLI.tempDirectory("tty")

@@ -65,6 +65,29 @@ struct AutoencoderModelTests {
         }
     }
 
+    @Test("ExperimentConfiguration.betaCap reaches Mult-VAE (annealed over 80 % of the run) and only Mult-VAE")
+    func experimentBetaCap() throws {
+        var c = ExperimentConfiguration(dataPath: "-", model: .multVAE)
+        c.epochs = 10; c.hidden = 8; c.latent = 4
+        func vae() throws -> MultVAEConfiguration {
+            try #require(try ModelFactory.make(c, itemCount: 20, userCount: 30, batchesPerEpoch: 4) as? MultVAE).configuration
+        }
+        #expect(try vae().betaCap == 0.2 && vae().annealSteps == 160)   // 40 updates · 0.8 / 0.2
+        c.betaCap = 0.5
+        #expect(try vae().betaCap == 0.5 && vae().annealSteps == 64)    // 40 · 0.8 / 0.5
+        c.annealSteps = 7
+        #expect(try vae().annealSteps == 7)
+        c.annealSteps = nil; c.betaCap = 0
+        #expect(try vae().betaCap == 0 && vae().annealSteps == 0)
+        c.betaCap = .nan
+        #expect(throws: AERecError.self) { try ModelFactory.validate(c) }
+        c.model = .multDAE; c.betaCap = 0.5
+        #expect(throws: AERecError.self) { try ModelFactory.validate(c) }
+        #expect(throws: AERecError.self) { try ModelFactory.make(c, itemCount: 20, userCount: 30, batchesPerEpoch: 4) }
+        c.betaCap = nil
+        #expect(try ModelFactory.make(c, itemCount: 20, userCount: 30, batchesPerEpoch: 4) is MultDAE)
+    }
+
     @Test("Mult-VAE gradients (likelihood + β·KL through the reparameterisation) match finite differences")
     func vaeGradients() throws {
         let train = try Self.matrix(users: 6, items: 8, density: 0.4, seed: 5)

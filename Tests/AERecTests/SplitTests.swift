@@ -286,6 +286,54 @@ struct SplitProtocolTests {
                 == "the test set: 1 row has a user not in the data (first: user 'q' at row 2)")
     }
 
+    @Test("given with a validation share: carved from each user's training part, test fold-in = whole history")
+    func givenValidation() throws {
+        // a test set: the ratio protocol's test part of the synthetic log
+        let r = try makeSplit(data, .ratio(testFraction: 0.2, seed: 3))
+        var rows: [(String, String, Float, Int64)] = []
+        for k in 0..<r.test.count {
+            for (item, v) in SplitFixtures.row(r.test.target, k, r.itemIDs) {
+                rows.append((data.userIDs[Int(r.test.users[k])], item, v, 0))
+            }
+        }
+        let t = DataFixtures.interactions(rows)
+        let plain = try makeSplit(data, .given(test: t))
+        let f = 0.25
+        let s = try makeSplit(data, .given(test: t, validationFraction: f, seed: 5))
+        SplitFixtures.checkStructure(s)
+        let val = try #require(s.validation)
+        #expect(plain.validation == nil && s.protocolKind == .given && s.seed == 5)
+        // the test set is unchanged: same users, targets and fold-in (the whole history)
+        #expect(s.test == plain.test)
+        #expect(s.train.nnz + val.target.nnz == plain.train.nnz)
+        var valRow: [Int32: Int] = [:]
+        for (k, u) in val.users.enumerated() { valRow[u] = k }
+        var carved = 0
+        for u in 0..<plain.train.rowCount {
+            let all = SplitFixtures.row(plain.train, u, plain.itemIDs), kept = SplitFixtures.row(s.train, u, s.itemIDs)
+            let n = all.count
+            let expected = n >= 2 ? min(max(Int(f * Double(n) + 1e-9), 1), n - 1) : 0
+            guard let k = valRow[Int32(u)] else {
+                #expect(expected == 0 && kept == all, "user \(u)")
+                continue
+            }
+            let target = SplitFixtures.row(val.target, k, s.itemIDs)
+            #expect(target.count == expected, "user \(u): \(target.count) validation items of \(n)")
+            #expect(kept.merging(target) { a, _ in a } == all && Set(kept.keys).isDisjoint(with: target.keys))
+            #expect(SplitFixtures.row(val.foldIn, k, s.itemIDs) == kept, "validation fold-in = the training row")
+            carved += target.count
+        }
+        #expect(carved == val.target.nnz && carved > 0)
+        // deterministic per seed, different across seeds; exported and reloaded intact
+        #expect(try makeSplit(data, .given(test: t, validationFraction: f, seed: 5)) == s)
+        #expect(try makeSplit(data, .given(test: t, validationFraction: f, seed: 6)).validation != val)
+        let dir = DataFixtures.tempDir() + "/split"
+        try s.export(to: dir)
+        #expect(try Split.load(from: dir) == s)
+        // a fraction outside [0, 1) is refused
+        #expect(throws: AERecError.self) { try makeSplit(data, .given(test: t, validationFraction: 1)) }
+    }
+
     @Test("given: gowalla (LightGCN) ratings minus test")
     func gowalla() throws {
         guard let ratings = DataFixtures.sharedData("gowalla-lightgcn/ratings.tsv.gz"),

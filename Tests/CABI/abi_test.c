@@ -713,6 +713,20 @@ static void test_training(const char *data_path) {
     OK(aerec_model_config_init(&dc, AEREC_MODEL_MULT_DAE));
     dc.ease_precision = 64;
     FAILS(aerec_model_create(&dc, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
+    /* beta_cap: Mult-VAE only, >= 0 */
+    dc.ease_precision = AEREC_DEFAULT;
+    CHECK(dc.beta_cap == -1.0, "beta_cap defaults to -1.0");
+    dc.beta_cap = 0.5;
+    FAILS(aerec_model_create(&dc, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aerec_last_error(), "beta_cap") != NULL, "the error names beta_cap");
+    aerec_model_config vc;
+    OK(aerec_model_config_init(&vc, AEREC_MODEL_MULT_VAE));
+    vc.beta_cap = -2.0;
+    FAILS(aerec_model_create(&vc, &ease_bad), AEREC_ERR_INVALID_ARGUMENT);
+    vc.beta_cap = 0.5;
+    aerec_model *vae_beta = NULL;
+    OK(aerec_model_create(&vc, &vae_beta));
+    OK(aerec_model_free(vae_beta));
 
     /* fit_csr: train on the split's training matrix with its validation set */
     matrix train = copy_part(s, AEREC_PART_TRAIN);

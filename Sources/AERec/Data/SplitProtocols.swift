@@ -28,7 +28,8 @@ public struct SplitConfiguration: Sendable, Equatable {
     public var minItemsForSplit: Int
     /// Ratio: share of each user's items held out for test; explicit: share of all ratings.
     public var testFraction: Double
-    /// Ratio / explicit: share held out for validation (0: no validation set).
+    /// Ratio / explicit / given: share held out for validation (0: no validation set). For `given`
+    /// it is a share of each user's training interactions (see ``given(test:validationFraction:seed:)``).
     public var validationFraction: Double
     /// Leave-one-out: also hold out the second-to-last interaction for validation.
     public var leaveOneOutValidation: Bool
@@ -101,17 +102,29 @@ public struct SplitConfiguration: Sendable, Equatable {
     }
 
     /// A supplied test set: train = the data minus the test (user, item) pairs; test targets = the
-    /// test pairs (with the test file's values), fold-in = the user's training row; no validation.
+    /// test pairs (with the test file's values), fold-in = the user's training row.
     /// Test users and items are matched to the data by external id; **any unknown user or item is
     /// an error** (``AERecError/data(_:)`` with the counts and the first example and its line). Test
     /// pairs absent from the data are fine (they are targets all the same).
-    public static func given(test: Interactions) -> SplitConfiguration {
-        SplitConfiguration(protocolKind: .given, givenTest: .interactions(test))
+    ///
+    /// With `validationFraction` f > 0, a validation set is carved out of the training
+    /// interactions, as the ratio protocol does: a user with n ≥ 2 of them has `floor(f · n)` (at
+    /// least 1, at most n − 1) chosen at random (seeded per user) as validation targets, the rest
+    /// stay in training and are the validation fold-in. The test fold-in is then the user's whole
+    /// history (training + validation interactions), so the test ranking sees, and excludes, the
+    /// same history as without a validation set; only the model's training data shrink. Tune on
+    /// the validation set (early stopping, hyperparameters), then retrain with f = 0 for the
+    /// published protocol's figure.
+    public static func given(test: Interactions, validationFraction: Double = 0, seed: UInt64 = 98765) -> SplitConfiguration {
+        SplitConfiguration(protocolKind: .given, seed: seed, validationFraction: validationFraction,
+                           givenTest: .interactions(test))
     }
 
-    /// ``given(test:)`` with the test set read from a file.
-    public static func given(testFile path: String, format: DataFormat = .auto) -> SplitConfiguration {
-        SplitConfiguration(protocolKind: .given, givenTest: .file(path: path, format: format))
+    /// ``given(test:validationFraction:seed:)`` with the test set read from a file.
+    public static func given(testFile path: String, format: DataFormat = .auto, validationFraction: Double = 0,
+                             seed: UInt64 = 98765) -> SplitConfiguration {
+        SplitConfiguration(protocolKind: .given, seed: seed, validationFraction: validationFraction,
+                           givenTest: .file(path: path, format: format))
     }
 }
 
@@ -183,7 +196,7 @@ struct SplitRandom {
 
 /// Streams separating the random choices of the protocols.
 enum SplitStream: UInt64 {
-    case strongUsers = 1, strongTarget, ratio, explicit
+    case strongUsers = 1, strongTarget, ratio, explicit, givenValidation
 }
 
 // MARK: - Building blocks
@@ -424,7 +437,8 @@ private enum Role: UInt8 { case train = 0, validation, test }
 /// Builds a split whose train matrix has one row per user (row = user index) from a role per
 /// interaction; held-out sets list the users with at least one target, fold-in = training row.
 private func weakSplit(_ data: Interactions, _ role: [Role], _ kind: SplitProtocol, seed: UInt64,
-                       withValidation: Bool, testTargets: (users: [Int32], items: [Int32], values: [Float])? = nil) -> Split {
+                       withValidation: Bool, testTargets: (users: [Int32], items: [Int32], values: [Float])? = nil,
+                       testFoldInIncludesValidation: Bool = false) -> Split {
     let userCount = data.userIDs.count, itemCount = data.itemIDs.count
     var train = MatrixAssembler(rowCount: userCount, columnCount: itemCount, expected: data.count)
     var valEntries: [(u: Int32, i: Int32, v: Float)] = []
@@ -448,7 +462,14 @@ private func weakSplit(_ data: Interactions, _ role: [Role], _ kind: SplitProtoc
         testEntries = (0..<t.users.count).map { (t.users[$0], t.items[$0], t.values[$0]) }
     }
     let trainMatrix = train.build()
-    func heldOutSet(_ entries: [(u: Int32, i: Int32, v: Float)]) -> HeldOutSet {
+    // the history a test user is given: the training row, or training + validation interactions
+    var history = trainMatrix
+    if testFoldInIncludesValidation && !valEntries.isEmpty {
+        var all = MatrixAssembler(rowCount: userCount, columnCount: itemCount, expected: data.count)
+        for r in 0..<role.count where role[r] != .test { all.append(data.users[r], data.items[r], data.values[r]) }
+        history = all.build()
+    }
+    func heldOutSet(_ entries: [(u: Int32, i: Int32, v: Float)], foldInFrom source: InteractionMatrix) -> HeldOutSet {
         var has = [Bool](repeating: false, count: userCount)
         for e in entries { has[Int(e.u)] = true }
         let users = (0..<userCount).filter { has[$0] }.map { Int32($0) }
@@ -456,11 +477,12 @@ private func weakSplit(_ data: Interactions, _ role: [Role], _ kind: SplitProtoc
         for (row, u) in users.enumerated() { rowOf[Int(u)] = Int32(row) }
         var target = MatrixAssembler(rowCount: users.count, columnCount: itemCount, expected: entries.count)
         for e in entries { target.append(rowOf[Int(e.u)], e.i, e.v) }
-        return HeldOutSet(users: users, trainRows: users, foldIn: trainMatrix.rows(users.map { Int($0) }),
+        return HeldOutSet(users: users, trainRows: users, foldIn: source.rows(users.map { Int($0) }),
                           target: target.build())
     }
     return Split(protocolKind: kind, train: trainMatrix, trainUsers: (0..<userCount).map { Int32($0) },
-                 validation: withValidation ? heldOutSet(valEntries) : nil, test: heldOutSet(testEntries),
+                 validation: withValidation ? heldOutSet(valEntries, foldInFrom: trainMatrix) : nil,
+                 test: heldOutSet(testEntries, foldInFrom: history),
                  userIDs: data.userIDs, itemIDs: data.itemIDs, seed: seed)
 }
 
@@ -540,6 +562,7 @@ private func givenSplit(_ data: Interactions, _ config: SplitConfiguration) thro
     guard let source = config.givenTest else {
         throw AERecError.invalidArgument("the given protocol needs a test set (SplitConfiguration.given(test:))")
     }
+    try checkFraction(config.validationFraction, "validationFraction", allowZero: true)
     let test: Interactions
     var lines: [Int32]? = nil
     var origin = "the test set"
@@ -579,6 +602,22 @@ private func givenSplit(_ data: Interactions, _ config: SplitConfiguration) thro
     where testPairs.contains(UInt64(UInt32(data.users[r])) << 32 | UInt64(UInt32(data.items[r]))) {
         role[r] = .test
     }
-    return weakSplit(data, role, .given, seed: config.seed, withValidation: false,
-                     testTargets: (tu, ti, test.values))
+    let f = config.validationFraction
+    if f > 0 {
+        // a validation share of each user's remaining (training) interactions, as ratio does
+        let groups = UserGroups(data)
+        var positions: [Int32] = []
+        for u in 0..<data.userIDs.count {
+            positions.removeAll(keepingCapacity: true)
+            for r in groups.rows(of: u) where role[Int(r)] == .train { positions.append(r) }
+            let n = positions.count
+            guard n >= 2 else { continue }
+            let k = min(max(floorFraction(f, n), 1), n - 1)
+            var rng = SplitRandom(seed: config.seed, stream: SplitStream.givenValidation.rawValue, key: UInt64(u))
+            positions.withUnsafeMutableBufferPointer { rng.selectFront($0, k) }
+            for j in 0..<k { role[Int(positions[j])] = .validation }
+        }
+    }
+    return weakSplit(data, role, .given, seed: config.seed, withValidation: f > 0,
+                     testTargets: (tu, ti, test.values), testFoldInIncludesValidation: true)
 }

@@ -122,7 +122,8 @@ extension ExperimentConfiguration {
         case .explicit:
             c.testFraction = testFraction ?? 0.1
             c.validationFraction = validationFraction ?? (iterative ? 0.1 : 0)
-        case .loo, .given: break
+        case .given: c.validationFraction = validationFraction ?? 0
+        case .loo: break
         }
         switch model {
         case let m as MultDAE:
@@ -133,7 +134,7 @@ extension ExperimentConfiguration {
             let mc = m.configuration
             c.activation = mc.latentActivation; c.hidden = mc.hiddenDimension; c.latent = mc.latentDimension
             c.learningRate = mc.optimizer.learningRate; c.lambda = mc.l2; c.dropout = mc.dropout
-            c.annealSteps = mc.annealSteps
+            c.annealSteps = mc.annealSteps; c.betaCap = mc.betaCap
         case let m as CDAE:
             let mc = m.configuration
             c.activation = mc.latentActivation; c.latent = mc.hiddenDimension; c.learningRate = mc.optimizer.learningRate

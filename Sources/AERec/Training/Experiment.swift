@@ -24,7 +24,8 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     public var heldOutUsers: Int?
     /// ratio / explicit: share held out for test.
     public var testFraction: Double?
-    /// ratio / explicit: share held out for validation (default 0.1 for models that train iteratively).
+    /// ratio / explicit: share held out for validation (default 0.1 for models that train iteratively);
+    /// given: share of each user's training interactions held out for validation (default 0: none).
     public var validationFraction: Double?
     public var seed: UInt64 = 98765
     // model
@@ -41,6 +42,8 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     public var dropout: Float?
     /// Mult-VAE: updates over which β grows to its cap (default: reach the cap at 80 % of the run).
     public var annealSteps: Int?
+    /// Mult-VAE: the largest KL weight β (default 0.2; 0 trains without the KL term's gradient).
+    public var betaCap: Float?
     public var epochs: Int?
     public var patience: Int?
     public var threads = 2
@@ -118,7 +121,7 @@ public enum ModelFactory {
     /// users, for models with per-user parameters).
     public static func make(_ config: ExperimentConfiguration, itemCount: Int, userCount: Int,
                             batchesPerEpoch: Int) throws -> any TrainableRecommender {
-        try requireEASEPrecisionApplies(config)
+        try requireModelSpecificOptionsApply(config)
         switch config.model {
         case .multDAE:
             return try MultDAE(itemCount: itemCount, configuration: try multDAEConfiguration(config), seed: config.seed)
@@ -140,7 +143,7 @@ public enum ModelFactory {
     /// the model is built.
     public static func validate(_ config: ExperimentConfiguration) throws {
         let many = Int(Int32.max)
-        try requireEASEPrecisionApplies(config)
+        try requireModelSpecificOptionsApply(config)
         switch config.model {
         case .multDAE: try multDAEConfiguration(config).validate(itemCount: many)
         case .multVAE: try multVAEConfiguration(config, batchesPerEpoch: 1).validate(itemCount: many)
@@ -170,11 +173,14 @@ public enum ModelFactory {
         return adam
     }
 
-    /// An EASE precision on another model is a mistake (a config file edited for another model),
+    /// An EASE precision or a β cap on another model is a mistake (a config file edited for another model),
     /// not something to ignore.
-    static func requireEASEPrecisionApplies(_ config: ExperimentConfiguration) throws {
+    static func requireModelSpecificOptionsApply(_ config: ExperimentConfiguration) throws {
         if let p = config.easePrecision, config.model != .ease {
             throw AERecError.invalidArgument("easePrecision (\(p.rawValue)) applies to EASE only, not \(config.model.rawValue)")
+        }
+        if let b = config.betaCap, config.model != .multVAE {
+            throw AERecError.invalidArgument("betaCap (\(b)) applies to Mult-VAE only, not \(config.model.rawValue)")
         }
     }
 
@@ -198,9 +204,11 @@ public enum ModelFactory {
         if let d = config.latent { c.latentDimension = d }
         if let l = config.lambda { c.l2 = l }
         if let p = config.dropout { c.dropout = p }
-        // β reaches its cap at 80 % of the planned updates unless told otherwise
+        if let b = config.betaCap { c.betaCap = b }
+        // β reaches its cap at 80 % of the planned updates unless told otherwise (β = 0: no annealing)
         let planned = max(1, config.resolvedEpochs * batchesPerEpoch)
-        c.annealSteps = config.annealSteps ?? max(1, Int((Double(planned) * 0.8 / Double(c.betaCap)).rounded()))
+        c.annealSteps = config.annealSteps
+            ?? (c.betaCap > 0 ? max(1, Int((Double(planned) * 0.8 / Double(c.betaCap)).rounded())) : 0)
         return c
     }
 }
@@ -246,8 +254,8 @@ public enum Experiment {
             guard let t = config.testPath else {
                 throw AERecError.invalidArgument("the 'given' protocol needs a test file (--test PATH)")
             }
-            s = .given(testFile: t, format: try parseFormat(config.format))
-            s.seed = config.seed
+            s = .given(testFile: t, format: try parseFormat(config.format),
+                       validationFraction: config.validationFraction ?? 0, seed: config.seed)
         }
         return try AERec.makeSplit(data, s)
     }

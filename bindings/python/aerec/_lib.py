@@ -163,7 +163,7 @@ class ModelConfig(_Sized):
                 ("latent", c_int64), ("optimizer", c_int64), ("learning_rate", c_double), ("epochs", c_int64),
                 ("batch_size", c_int64), ("lambda_", c_double), ("dropout", c_double), ("anneal_steps", c_int64),
                 ("patience", c_int64), ("seed", c_uint64), ("threads", c_int64), ("validation_metric", c_char_p),
-                ("ease_precision", c_int64)]
+                ("ease_precision", c_int64), ("beta_cap", c_double)]
 
 
 class EpochReportStruct(_Sized):

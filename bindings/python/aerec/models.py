@@ -82,7 +82,7 @@ class Recommender(Handle):
                  epochs: Optional[int] = None, batch_size: Optional[int] = None, lambda_: Optional[float] = None,
                  dropout: Optional[float] = None, anneal_steps: Optional[int] = None, patience: Optional[int] = None,
                  seed: int = 98765, threads: int = 2, validation_metric: Optional[str] = None,
-                 ease_precision: Optional[str] = None) -> None:
+                 ease_precision: Optional[str] = None, beta_cap: Optional[float] = None) -> None:
         k = self.kind if kind is None else kind
         c = _lib.ModelConfig()
         _lib.call("aerec_model_config_init", ctypes.byref(c), k)
@@ -109,6 +109,7 @@ class Recommender(Handle):
         if ease_precision not in precisions:
             raise ValueError(f"ease_precision must be 'float32' or 'float64', got {ease_precision!r}")
         c.ease_precision = precisions[ease_precision]
+        c.beta_cap = opt(beta_cap, float)
         super().__init__(_lib.new_handle("aerec_model_create", ctypes.byref(c)))
         self._config: Optional[_lib.ModelConfig] = c  # the base of select_activation
         self.epochs = epochs
@@ -471,19 +472,21 @@ class MultDAE(Recommender):
 class MultVAE(Recommender):
     """Mult-VAE (Liang et al. 2018): [I-hidden_dim-latent_dim-hidden_dim-I] with KL annealing; the
     latent activation is the encoder's hidden layer (μ is linear). Defaults: "tanh", hidden_dim
-    600, latent_dim 200, dropout 0.5, l2 0, β reaching 0.2 at 80 % of the planned updates."""
+    600, latent_dim 200, dropout 0.5, l2 0, β reaching ``beta_cap`` (0.2) at 80 % of the planned
+    updates (or after ``anneal_steps`` updates)."""
 
     kind = 1
 
     def __init__(self, latent_activation: Optional[str] = None, *, hidden_dim: Optional[int] = None,
                  latent_dim: Optional[int] = None, dropout: Optional[float] = None, l2: Optional[float] = None,
-                 anneal_steps: Optional[int] = None, learning_rate: Optional[float] = None,
+                 anneal_steps: Optional[int] = None, beta_cap: Optional[float] = None,
+                 learning_rate: Optional[float] = None,
                  epochs: Optional[int] = None, batch_size: Optional[int] = None, patience: Optional[int] = None,
                  seed: int = 98765, threads: int = 2, validation_metric: Optional[str] = None) -> None:
         super().__init__(latent_activation=latent_activation, hidden=hidden_dim, latent=latent_dim, dropout=dropout,
                          lambda_=l2, anneal_steps=anneal_steps, learning_rate=learning_rate, epochs=epochs,
                          batch_size=batch_size, patience=patience, seed=seed, threads=threads,
-                         validation_metric=validation_metric)
+                         validation_metric=validation_metric, beta_cap=beta_cap)
 
 
 class CDAE(Recommender):

@@ -178,10 +178,15 @@ def explicit(dataset: Dataset, test_fraction: float = 0.1, validation_fraction: 
     return _make(dataset, c)
 
 
-def given(dataset: Dataset, test: Union[Dataset, PathLike], format: str = "auto", seed: int = 98765) -> Split:
+def given(dataset: Dataset, test: Union[Dataset, PathLike], format: str = "auto", seed: int = 98765,
+          validation_fraction: float = 0.0) -> Split:
     """A supplied test set (a Dataset or a file): train = the data minus the test pairs. Test users
-    and items are matched to the dataset by external id; unknown ones are an error."""
+    and items are matched to the dataset by external id; unknown ones are an error.
+
+    ``validation_fraction`` > 0 carves a validation set out of each user's training interactions
+    (seeded); the test users keep their whole history (training + validation) as input."""
     c = _config(4, seed)
+    c.validation_fraction = float(validation_fraction)
     keep = None
     if isinstance(test, Dataset):
         c.given_test = test.handle

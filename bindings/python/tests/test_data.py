@@ -114,7 +114,13 @@ def test_other_protocols(ml100k: aerec.Dataset, tmp_path: Path) -> None:
     test = aerec.datasets.from_coo(m.row[sel], m.col[sel], m.data[sel], n_users=942, n_items=1447,
                                    user_ids=ml100k.user_ids, item_ids=ml100k.item_ids)
     g = aerec.split.given(ml100k, test)
-    assert g.test.target.nnz == sel.size
+    assert g.test.target.nnz == sel.size and g.validation is None
+    # ... with a validation share carved from the training part; the test fold-in stays the history
+    gv = aerec.split.given(ml100k, test, validation_fraction=0.1, seed=3)
+    assert gv.validation is not None
+    assert gv.train.nnz + gv.validation.target.nnz == g.train.nnz
+    assert (gv.test.fold_in != g.test.fold_in).nnz == 0 and (gv.test.target != g.test.target).nnz == 0
+    assert gv.validation.fold_in.multiply(gv.validation.target).nnz == 0
     # export and load give the same split
     r.export(tmp_path / "ratio")
     back = aerec.split.load(tmp_path / "ratio")

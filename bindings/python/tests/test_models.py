@@ -172,6 +172,22 @@ def test_fit_from_matrices_and_datasets(tiny: sp.csr_matrix) -> None:
     assert m.item_ids == [str(i) for i in range(40)]
 
 
+def test_mult_vae_beta_cap(tiny: sp.csr_matrix) -> None:
+    # anneal_steps=1: beta is at its cap from the second update on, and every epoch report shows it
+    m = aerec.MultVAE("tanh", hidden_dim=16, latent_dim=8, epochs=2, batch_size=16, beta_cap=0.5, anneal_steps=1)
+    m.fit(tiny, progress=False)
+    assert [h.beta for h in m.history_] == [0.5, 0.5]
+    d = aerec.MultVAE("tanh", hidden_dim=16, latent_dim=8, epochs=2, batch_size=16, anneal_steps=1).fit(
+        tiny, progress=False)
+    assert [h.beta for h in d.history_] == [pytest.approx(0.2), pytest.approx(0.2)]
+    with pytest.raises(aerec.AERecError) as e:
+        aerec.MultVAE(beta_cap=-0.5)
+    assert e.value.kind == "invalid_argument" and "beta_cap" in str(e.value)
+    with pytest.raises(aerec.AERecError) as e:
+        aerec.Recommender(kind=0, beta_cap=0.5)  # Mult-DAE has no beta
+    assert "beta_cap" in str(e.value)
+
+
 def test_unfitted_model_errors() -> None:
     m = aerec.MultVAE()
     assert not m.is_fitted and m.latent_activation == "tanh"
