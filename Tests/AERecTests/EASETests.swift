@@ -111,6 +111,10 @@ struct EASETests {
         let e32 = EASE.memoryEstimate(itemCount: 1000)
         let e64 = EASE.memoryEstimate(itemCount: 1000, configuration: EASEConfiguration(lambda: 1, precision: .float64))
         #expect(e32.total == 4_000_000 && e64.total == 12_000_000)
+        // what fit adds to the resident weights: the float64 copy only
+        #expect(EASE.solveWorkspaceEstimate(itemCount: 1000, configuration: EASEConfiguration(lambda: 1, precision: .float64)).total
+                == 8_000_000)
+        #expect(EASE.solveWorkspaceEstimate(itemCount: 1000, configuration: EASEConfiguration(lambda: 1)).total == 0)
         let x = try AutoencoderModelTests.matrix(users: 50, items: 12, density: 0.3, seed: 4)
         let m = try Self.fitted(x, lambda: 1, precision: .float64)
         let path = DataFixtures.tempDir() + "/e.aerec"

@@ -83,7 +83,8 @@ public final class EASE: TrainableRecommender, PersistableModel, @unchecked Send
         case .float32:
             status = aek_ease_solve(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda)
         case .float64:
-            try Self.memoryEstimate(itemCount: itemCount, configuration: configuration).require()
+            // the weights are resident by now (the Gram matrix is in them): only the copy is new
+            try Self.solveWorkspaceEstimate(itemCount: itemCount, configuration: configuration).require()
             let work = UnsafeMutablePointer<Double>.allocate(capacity: itemCount * itemCount)
             defer { work.deallocate() }
             status = aek_ease_solve_f64(weights.p, Int64(itemCount), Int64(itemCount), configuration.lambda, work)

@@ -116,6 +116,17 @@ extension EASE {
         }
         return e
     }
+
+    /// What ``EASE/fit(_:validation:options:callback:)`` allocates beyond the weights, which exist
+    /// by then: the float64 copy of a float64 solve (8 I² bytes), nothing for float32. Checked
+    /// against the memory available at that moment, which no longer counts the weights.
+    public static func solveWorkspaceEstimate(itemCount: Int, configuration: EASEConfiguration) -> MemoryEstimate {
+        let i = Double(itemCount)
+        var e = MemoryEstimate(what: "EASE's float64 solve on \(itemCount) items", weightFloats: 0, training: false,
+                               workspaceFloats: 0)
+        if configuration.precision == .float64 { e.workspace = MemoryEstimate.bytes(8 * i * i) }
+        return e
+    }
 }
 
 extension ModelFactory {
