@@ -324,8 +324,9 @@ def section_techniques(q: bool, th: int) -> dict:
     for model in ("mult-vae", "mult-dae"):
         # fused output layer (bias inside the likelihood kernel, logits onto zeros, gradient + Adam
         # block by block) vs the unfused path: time interleaved in one process, bits and memory apart
-        ab = task("fusion-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), threads=th)
-        f, u = ab["per_batch_seconds"]["fused"], ab["per_batch_seconds"]["unfused"]
+        ab = task("env-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), "--ab", "AEREC_FUSION=1,0",
+                  threads=th)
+        f, u = ab["per_batch_seconds"]["on"], ab["per_batch_seconds"]["off"]
         runs = {k: task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
                         env_extra={"AEREC_FUSION": v}) for k, v in (("fused", "1"), ("unfused", "0"))}
         out[f"fusion_{model}"] = {

@@ -240,30 +240,34 @@ def task_pyjob(args) -> dict:
             "ndcg@100": float(res["ndcg@100"].value), "job_seconds_in_process": time.perf_counter() - t0}
 
 
-def task_fusion_ab(args) -> dict:
-    """Fused vs unfused training paths in one process, alternating epoch by epoch (AEREC_FUSION is
-    read at every batch), so that both see the same machine load."""
+def task_env_ab(args) -> dict:
+    """A diagnostic switch on and off in one process, alternating epoch by epoch (the library reads
+    AEREC_FUSION and AEREC_GEMM_THREADS at every batch / call), so that both see the same machine
+    load. --ab VAR=ON,OFF (default AEREC_FUSION=1,0); per-batch seconds keyed "on" / "off"."""
     import aerec
     X = matrix(args)
-    seq = [1, 0] * args.repeat
-    os.environ["AEREC_FUSION"] = "1"  # the warm-up epoch
+    var, values = args.ab.split("=", 1)
+    on, off = values.split(",")
+    seq = [on, off] * args.repeat
+    os.environ[var] = on  # the warm-up epoch
     state = {"i": 0}
 
     def cb(r):
         state["i"] += 1
-        os.environ["AEREC_FUSION"] = str(seq[(state["i"] - 1) % len(seq)])
+        os.environ[var] = seq[(state["i"] - 1) % len(seq)]
 
     cls = {"mult-dae": aerec.MultDAE, "mult-vae": aerec.MultVAE}[args.model]
     rate0 = sgemm_gflops(args.threads)
     m = cls(epochs=len(seq) + 1, threads=args.threads, seed=args.seed)
     m.fit(X, validation=False, progress=False, callback=cb)
     rate1 = sgemm_gflops(args.threads)
-    os.environ.pop("AEREC_FUSION")
+    os.environ.pop(var)
     b = perfdata.batches_per_epoch(X.shape[0])
-    per = {"fused": [], "unfused": []}
+    per: dict = {"on": [], "off": []}
     for f, r in zip(seq, m.history_[1:]):
-        per["fused" if f else "unfused"].append(r.train_seconds / b)
-    return {"users": X.shape[0], "items": X.shape[1], "per_batch_seconds": per, "sgemm_gflops": [rate0, rate1]}
+        per["on" if f == on else "off"].append(r.train_seconds / b)
+    return {"users": X.shape[0], "items": X.shape[1], "per_batch_seconds": per, "sgemm_gflops": [rate0, rate1],
+            "switch": args.ab}
 
 
 def task_adam_kernels(args) -> dict:
@@ -310,7 +314,7 @@ def task_sgemm(args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("task", choices=["aerec-epoch", "numpy-epoch", "aerec-ease", "numpy-ease", "topk", "sgemm", "pyjob", "fusion-ab", "adam-kernels"])
+    ap.add_argument("task", choices=["aerec-epoch", "numpy-epoch", "aerec-ease", "numpy-ease", "topk", "sgemm", "pyjob", "env-ab", "adam-kernels"])
     ap.add_argument("--model", default="mult-vae")
     ap.add_argument("--data", default="gowalla")
     ap.add_argument("--users", type=int, default=0, help="users subsample (0: all)")
@@ -325,10 +329,11 @@ def main() -> None:
     ap.add_argument("--precision", default="float32", choices=["float32", "float64"])
     ap.add_argument("--sample", type=int, default=300)
     ap.add_argument("--max-users", type=int, default=0)
+    ap.add_argument("--ab", default="AEREC_FUSION=1,0", help="env-ab: VAR=ON,OFF")
     args = ap.parse_args()
     fn = {"aerec-epoch": task_aerec_epoch, "numpy-epoch": task_numpy_epoch, "aerec-ease": task_aerec_ease,
           "numpy-ease": task_numpy_ease, "topk": task_topk, "sgemm": task_sgemm, "pyjob": task_pyjob,
-          "fusion-ab": task_fusion_ab, "adam-kernels": task_adam_kernels}[args.task]
+          "env-ab": task_env_ab, "adam-kernels": task_adam_kernels}[args.task]
     t0 = time.perf_counter()
     out = fn(args)
     out["task_seconds"] = time.perf_counter() - t0

@@ -18,6 +18,70 @@ const char *aek_status_string(int status) {
     }
 }
 
+/* The argument checks of aek_sgemm / aek_sgemm_mt; AEK_OK, or 1 when there is nothing to multiply
+ * (m, n or k is 0: C has been handled), or an error. */
+static int aek_sgemm_check(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda,
+                           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (m < 0 || n < 0 || k < 0) return AEK_ERR_ARG;
+    if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return AEK_ERR_ARG;
+    if (m == 0 || n == 0) return 1;
+    if (!C || ldc < n || ldc > INT32_MAX) return AEK_ERR_ARG;
+    if (k > 0) {
+        int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+        if (!A || !B || lda < a_cols || ldb < b_cols || lda > INT32_MAX || ldb > INT32_MAX) return AEK_ERR_ARG;
+        return AEK_OK;
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return 1;
+}
+
+typedef struct {
+    int trans_a, trans_b, split_columns;
+    int64_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} aek_gemm_ctx;
+
+/* One part of a split product: columns [begin, end) of C (and of op(B)), or rows (and rows of op(A)). */
+static void aek_gemm_range(void *vctx, int64_t begin, int64_t end, int part) {
+    (void)part;
+    const aek_gemm_ctx *c = (const aek_gemm_ctx *)vctx;
+    const float *A = c->A, *B = c->B;
+    float *C = c->C;
+    int64_t m = c->m, n = c->n;
+    if (c->split_columns) {
+        B += c->trans_b ? begin * c->ldb : begin;
+        C += begin;
+        n = end - begin;
+    } else {
+        A += c->trans_a ? begin : begin * c->lda;
+        C += begin * c->ldc;
+        m = end - begin;
+    }
+    cblas_sgemm(CblasRowMajor, c->trans_a ? CblasTrans : CblasNoTrans, c->trans_b ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)c->k, c->alpha, A, (int)c->lda, B, (int)c->ldb, c->beta, C, (int)c->ldc);
+}
+
+int aek_sgemm_mt(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int n_threads) {
+    int st = aek_sgemm_check(trans_a, trans_b, m, n, k, A, lda, B, ldb, beta, C, ldc);
+    if (st != AEK_OK) return st == 1 ? AEK_OK : st;
+    aek_gemm_ctx ctx = {trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, A, B, C};
+    /* parts of at least 64 columns (rows) and 2^21 multiply-adds: below that one thread does it */
+    int64_t span = n >= m ? n : m, other = (n >= m ? m : n) * k;
+    int64_t min_span = (int64_t)1 << 21;
+    min_span = other > 0 ? min_span / other + 1 : span;
+    if (min_span < 64) min_span = 64;
+    int parts = aek_parallel_parts(n_threads, span, min_span);
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    aek_parallel_for(parts, span, aek_gemm_range, &ctx);
+    if (prev != 1) openblas_set_num_threads(prev);
+    return AEK_OK;
+}
+
 int aek_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (m < 0 || n < 0 || k < 0) return AEK_ERR_ARG;

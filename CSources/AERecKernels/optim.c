@@ -161,3 +161,64 @@ int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v,
     aek_parallel_for(aek_parallel_parts(n_threads, rows, min_rows), rows, aek_adam_block_range, &ctx);
     return AEK_OK;
 }
+
+/* ------------------------------------------------------------- gradient product fused with Adam */
+#include <cblas.h>
+#include <string.h>
+
+typedef struct {
+    int64_t rows, cols, n, lda, ldg, ld, per_part;
+    const float *a;
+    float *g, *param, *m, *v, *scratch;
+    aek_adam_coef k;
+    int clear;
+} aek_outer_adam_ctx;
+
+/* Columns [begin, end) of the parameter, a scratch-sized block at a time, on one thread: the block
+ * of a^T g, Adam on it, then (clear) the block's columns of g set to zero. */
+static void aek_outer_adam_range(void *vctx, int64_t begin, int64_t end, int part) {
+    const aek_outer_adam_ctx *c = (const aek_outer_adam_ctx *)vctx;
+    float *s = c->scratch + (int64_t)part * c->per_part;
+    int64_t width = c->per_part / c->rows;
+    if (width < 1) width = 1;
+    for (int64_t c0 = begin; c0 < end; c0 += width) {
+        int64_t w = end - c0 < width ? end - c0 : width;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->rows, (int)w, (int)c->n, 1.0f, c->a, (int)c->lda,
+                    c->g + c0, (int)c->ldg, 0.0f, s, (int)w);
+        for (int64_t r = 0; r < c->rows; r++)
+            aek_adam_span(w, c->param + r * c->ld + c0, s + r * w, c->m + r * c->ld + c0, c->v + r * c->ld + c0, c->k);
+        if (c->clear)
+            for (int64_t i = 0; i < c->n; i++) memset(c->g + i * c->ldg + c0, 0, (size_t)w * sizeof(float));
+    }
+}
+
+int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
+                           float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
+                           aek_adam cfg, int clear_g, int n_threads) {
+    AEK_CHECK(rows >= 0 && cols >= 0 && n >= 0 && ld >= cols && ldg >= cols && lda >= rows);
+    AEK_CHECK(rows <= INT32_MAX && cols <= INT32_MAX && n <= INT32_MAX && lda <= INT32_MAX && ldg <= INT32_MAX);
+    aek_adam_coef k;
+    int st = aek_adam_prepare(cfg, &k);
+    if (st != AEK_OK) return st;
+    if (rows == 0 || cols == 0) return AEK_OK;
+    AEK_CHECK(param != NULL && m != NULL && v != NULL && scratch != NULL && (n == 0 || (a != NULL && g != NULL)));
+    if (n == 0) {
+        /* a zero gradient: Adam still moves (momentum); the product is all zeros */
+        AEK_CHECK(scratch_floats >= cols);
+        memset(scratch, 0, (size_t)cols * sizeof(float));
+        for (int64_t r = 0; r < rows; r++)
+            aek_adam_span(cols, param + r * ld, scratch, m + r * ld, v + r * ld, k);
+        return AEK_OK;
+    }
+    /* parts of at least 256 columns; each gets its own slice of the scratch, of at least one column */
+    int parts = aek_parallel_parts(n_threads, cols, 256);
+    while (parts > 1 && scratch_floats / parts < rows) parts--;
+    AEK_CHECK(scratch_floats >= rows);
+    aek_outer_adam_ctx ctx = {rows, cols, n, lda, ldg, ld, scratch_floats / parts, a, g, param, m, v, scratch, k,
+                              clear_g != 0};
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    aek_parallel_for(parts, cols, aek_outer_adam_range, &ctx);
+    if (prev != 1) openblas_set_num_threads(prev);
+    return AEK_OK;
+}

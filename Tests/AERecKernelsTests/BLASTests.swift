@@ -40,6 +40,30 @@ struct SGEMMTests {
         }
     }
 
+    @Test("aek_sgemm_mt gives aek_sgemm's bits on every thread count, split by columns or rows",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func multithreaded(ta: Bool, tb: Bool) {
+        // wide (column split), tall (row split) and small (one thread) shapes
+        for (m, n, k) in [(37, 700, 150), (900, 45, 120), (5, 7, 3)] {
+            let lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3
+            let A = Self.randoms((ta ? k : m) * lda, seed: 4), B = Self.randoms((tb ? n : k) * ldb, seed: 5)
+            let C0 = Self.randoms(m * ldc, seed: 6)
+            var want = C0
+            #expect(aek_sgemm(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 0.5, A, Int64(lda), B, Int64(ldb),
+                              0.25, &want, Int64(ldc)) == 0)
+            for threads in [1, 2, 3, 8] {
+                var C = C0
+                #expect(aek_sgemm_mt(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 0.5, A, Int64(lda), B,
+                                     Int64(ldb), 0.25, &C, Int64(ldc), Int32(threads)) == 0)
+                // OpenBLAS splits rows and columns, never the sum: every slicing gives the same bits
+                #expect(C.map(\.bitPattern) == want.map(\.bitPattern), "\(m)x\(n)x\(k) on \(threads) threads")
+            }
+        }
+        var C: [Float] = [1, 2, 3, 4]
+        #expect(aek_sgemm_mt(0, 0, 2, 2, 0, 1, [0], 1, [0], 2, 0.5, &C, 2, 2) == 0 && C == [0.5, 1, 1.5, 2])
+        #expect(aek_sgemm_mt(0, 0, 2, 2, 3, 1, [0], 1, [0], 2, 0, &C, 2, 2) == Int32(AEK_ERR_ARG))
+    }
+
     @Test("k == 0 scales C by beta; bad leading dimensions are rejected")
     func edges() {
         var C: [Float] = [1, 2, 3, 4]

@@ -269,3 +269,48 @@ struct AdamBlockTests {
         #expect(bad == Int32(AEK_ERR_ARG))
     }
 }
+
+@Suite("aek_outer_product_adam")
+struct OuterProductAdamTests {
+    @Test("Adam with the gradient aᵀg formed block by block per thread = product, then dense Adam; g cleared",
+          arguments: [1, 2, 3])
+    func matchesProductThenAdam(threads: Int) {
+        var rng = OptRng(state: 7)
+        let rows = 6, cols = 700, n = 9, ldg = cols + 5
+        let a = (0..<n * rows).map { _ in rng.signed() }
+        let g0 = (0..<n * ldg).map { _ in rng.signed() * 0.1 }
+        let p0 = (0..<rows * cols).map { _ in rng.signed() }
+        let m0 = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
+        let v0 = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        let cfg = adamCfg(step: 4, decoupled: false)
+        // reference: the full gradient by a single-threaded aek_sgemm, then dense Adam
+        var grad = [Float](repeating: 0, count: rows * cols)
+        #expect(aek_sgemm(1, 0, Int64(rows), Int64(cols), Int64(n), 1, a, Int64(rows), g0, Int64(ldg), 0, &grad,
+                          Int64(cols)) == 0)
+        var p = p0, m = m0, v = v0
+        #expect(adamDense(&p, grad, &m, &v, cfg) == Int32(AEK_OK))
+        for scratchFloats in [rows * 1000, rows * 37, rows] {   // one block per thread, many blocks, one column
+            var q = p0, mq = m0, vq = v0, g = g0
+            var scratch = [Float](repeating: .nan, count: scratchFloats)
+            #expect(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), &g, Int64(ldg), &q, &mq,
+                                           &vq, Int64(cols), &scratch, Int64(scratchFloats), cfg, 1, Int32(threads))
+                    == Int32(AEK_OK))
+            #expect(q.map(\.bitPattern) == p.map(\.bitPattern), "scratch \(scratchFloats)")
+            #expect(mq.map(\.bitPattern) == m.map(\.bitPattern) && vq.map(\.bitPattern) == v.map(\.bitPattern))
+            // the consumed columns of g are zero, the padding beyond cols untouched
+            for i in 0..<n {
+                #expect(g[(i * ldg)..<(i * ldg + cols)].allSatisfy { $0 == 0 })
+                #expect(Array(g[(i * ldg + cols)..<(i * ldg + ldg)]) == Array(g0[(i * ldg + cols)..<(i * ldg + ldg)]))
+            }
+        }
+        // without clearing, g is left alone; a scratch smaller than one column is refused
+        var q = p0, mq = m0, vq = v0, g = g0
+        var scratch = [Float](repeating: 0, count: rows)
+        #expect(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), &g, Int64(ldg), &q, &mq, &vq,
+                                       Int64(cols), &scratch, Int64(rows), cfg, 0, Int32(threads)) == Int32(AEK_OK))
+        #expect(g == g0 && q.map(\.bitPattern) == p.map(\.bitPattern))
+        #expect(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), &g, Int64(ldg), &q, &mq, &vq,
+                                       Int64(cols), &scratch, Int64(rows - 1), cfg, 0, Int32(threads))
+                == Int32(AEK_ERR_ARG))
+    }
+}

@@ -216,6 +216,16 @@ int aek_adam_rows(const int32_t *rows, int64_t n_rows, int64_t n_param_rows, int
 int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v, int64_t ld, const float *grad,
                    int64_t ldg, aek_adam cfg, int n_threads);
 
+/* Adam on a rows x cols parameter with the gradient a^T g (a: n x rows, g: n x cols) formed a block
+ * of columns at a time in `scratch` (scratch_floats floats, at least rows): the update of
+ * aek_sgemm(1, 0, ...) into a gradient buffer followed by aek_adam_block, without the rows x cols
+ * gradient. The columns are split among n_threads threads, each with its own slice of scratch and a
+ * single-threaded cblas_sgemm (OpenBLAS's thread count is 1 during the call, restored after it).
+ * clear_g != 0 sets g to zero as its blocks are consumed. n == 0: a zero gradient. */
+int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
+                           float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
+                           aek_adam cfg, int clear_g, int n_threads);
+
 /* ------------------------------------------------------------------ ranking */
 /* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest
  * scoring columns not listed in row r of exclude (nullable; columns must be ascending per row,
@@ -231,6 +241,14 @@ int aek_topk_rows(int64_t rows, int64_t n_cols, const float *scores, int64_t lds
 /* Row-major C = alpha op(A) op(B) + beta C through cblas_sgemm. op(A) is m x k, op(B) is k x n. */
 int aek_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* The same product on n_threads threads of AERec's own, each calling a single-threaded cblas_sgemm on
+ * a slice of C (columns when n >= m, else rows); OpenBLAS's thread count is set to 1 for the call
+ * and restored after it. Each element of C is computed by one thread in OpenBLAS's own order, so the
+ * result does not depend on thread scheduling; small products use one thread. Training uses this
+ * instead of OpenBLAS's threads: no OpenBLAS worker spins (sched_yield) while AERec's kernels run. */
+int aek_sgemm_mt(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int n_threads);
 
 /* Name of the OpenBLAS core the library runs on (e.g. "SkylakeX", "Prescott"). */
 const char *aek_blas_corename(void);

@@ -222,7 +222,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
         for r in 0..<B { (ws.z.p + r * h).update(from: V.value.p + Int(rows[r]) * h, count: h) }
         try check(aek_csr_dense_mm(x, W.value.p, h64, h64, b.value.p, 1, ws.z.p, h64, t), "encoder")
         try check(aek_bias_activation_forward(B64, h64, nil, act, ws.z.p, h64, ws.a.p, h64, t), "latent activation")
-        try check(aek_sgemm(0, 0, B64, I64, h64, 1, ws.a.p, h64, W2.value.p, I64, 0, ws.logits.p, I64), "decoder")
+        try check(gemm(t, 0, 0, B64, I64, h64, 1, ws.a.p, h64, W2.value.p, I64, 0, ws.logits.p, I64), "decoder")
         try check(aek_bias_activation_forward(B64, I64, b2.value.p, identity, ws.logits.p, I64, ws.logits.p, I64, t),
                   "decoder bias")
         // sigmoid cross-entropy over every item; the logits become dL/dlogits (mean over the batch)
@@ -233,9 +233,9 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
         b2.grad!.zero()
         try check(aek_activation_backward(B64, I64, identity, ws.logits.p, I64, nil, 0, ws.logits.p, I64,
                                           b2.grad!.p, t), "decoder bias gradient")
-        try check(aek_sgemm(1, 0, h64, I64, B64, 1, ws.a.p, h64, ws.logits.p, I64, 0, W2.grad!.p, I64),
+        try check(gemm(t, 1, 0, h64, I64, B64, 1, ws.a.p, h64, ws.logits.p, I64, 0, W2.grad!.p, I64),
                   "decoder gradient")
-        try check(aek_sgemm(0, 1, B64, h64, I64, 1, ws.logits.p, I64, W2.value.p, I64, 0, ws.da.p, h64),
+        try check(gemm(t, 0, 1, B64, h64, I64, 1, ws.logits.p, I64, W2.value.p, I64, 0, ws.da.p, h64),
                   "decoder backprop")
         b.grad!.zero()
         try check(aek_activation_backward(B64, h64, act, ws.z.p, h64, ws.a.p, h64, ws.da.p, h64, b.grad!.p, t),

@@ -171,7 +171,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(aek_bias_activation_forward(Int64(B), Int64(d), nil, act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), t),
                   "latent activation")
         // onto zeros a fused update left (beta = 1: the same bits as beta = 0 without the zeroing pass)
-        try check(aek_sgemm(0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I),
+        try check(gemm(t, 0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I),
                             ws.logitsDirtyRows == 0 ? 1 : 0, ws.logits.p, Int64(I)), "decoder")
         ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
         if !fusedUpdate {
@@ -187,7 +187,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         b2.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0, ws.logits.p,
                                           Int64(I), b2.grad!.p, t), "decoder bias gradient")
-        try check(aek_sgemm(0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
+        try check(gemm(t, 0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
                             ws.da1.p, Int64(d)), "decoder backprop")
         if fusedUpdate {
             try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
@@ -195,7 +195,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
         } else {
             W2.ensureGradient()
-            try check(aek_sgemm(1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
+            try check(gemm(t, 1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
                                 W2.grad!.p, Int64(I)), "decoder gradient")
         }
         b1.grad!.zero()
@@ -258,7 +258,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         let B = rows.count, d = latentDimension
         let codes = FloatBuffer(B * d, zeroed: false)
         try encode(input, rows: rows, into: codes.p, ld: d, threads: threads)
-        try check(aek_sgemm(0, 0, Int64(B), Int64(itemCount), Int64(d), 1, codes.p, Int64(d), W2.value.p,
+        try check(gemm(Int32(threads), 0, 0, Int64(B), Int64(itemCount), Int64(d), 1, codes.p, Int64(d), W2.value.p,
                             Int64(itemCount), 0, out, Int64(ld)), "decoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(itemCount), b2.value.p,
                                               aek_activation_default(AEK_ACT_IDENTITY), out, Int64(ld), out, Int64(ld),

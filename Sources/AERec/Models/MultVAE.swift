@@ -210,7 +210,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         // encoder
         try check(aek_csr_dense_mm(x, W1.value.p, h64, h64, b1.value.p, 0, ws.z1.p, h64, t), "encoder")
         try check(aek_bias_activation_forward(B64, h64, nil, f, ws.z1.p, h64, ws.a1.p, h64, t), "latent activation")
-        try check(aek_sgemm(0, 0, B64, d2, h64, 1, ws.a1.p, h64, Wq.value.p, d2, 0, ws.q.p, d2), "encoder output")
+        try check(gemm(t, 0, 0, B64, d2, h64, 1, ws.a1.p, h64, Wq.value.p, d2, 0, ws.q.p, d2), "encoder output")
         try check(aek_bias_activation_forward(B64, d2, bq.value.p, identity, ws.q.p, d2, ws.q.p, d2, t), "encoder bias")
         // reparameterisation z = μ + σ·ε, ε keyed by (seed, epoch, user, unit)
         try ws.batch.keys.storage.withMemoryRebound(to: Int64.self, capacity: B) { keys in
@@ -222,12 +222,12 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
             for j in 0..<d { z[j] = q[j] + expf(0.5 * q[d + j]) * e[j] }
         }
         // decoder
-        try check(aek_sgemm(0, 0, B64, h64, d64, 1, ws.z.p, d64, Wp1.value.p, h64, 0, ws.z2.p, h64), "decoder")
+        try check(gemm(t, 0, 0, B64, h64, d64, 1, ws.z.p, d64, Wp1.value.p, h64, 0, ws.z2.p, h64), "decoder")
         try check(aek_bias_activation_forward(B64, h64, bp1.value.p, g, ws.z2.p, h64, ws.a2.p, h64, t),
                   "decoder activation")
         // the logits: onto the zeros a fused update left (the same bits as beta = 0), the output bias
         // added inside the likelihood kernel (the same bits as a separate pass)
-        try check(aek_sgemm(0, 0, B64, I64, h64, 1, ws.a2.p, h64, Wp2.value.p, I64, ws.logitsDirtyRows == 0 ? 1 : 0,
+        try check(gemm(t, 0, 0, B64, I64, h64, 1, ws.a2.p, h64, Wp2.value.p, I64, ws.logitsDirtyRows == 0 ? 1 : 0,
                             ws.logits.p, I64), "decoder out")
         ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
         if !fusedUpdate {
@@ -245,20 +245,20 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         bp2.grad!.zero()
         try check(aek_activation_backward(B64, I64, identity, ws.logits.p, I64, nil, 0, ws.logits.p, I64,
                                           bp2.grad!.p, t), "decoder bias gradient")
-        try check(aek_sgemm(0, 1, B64, h64, I64, 1, ws.logits.p, I64, Wp2.value.p, I64, 0, ws.da2.p, h64), "dA2")
+        try check(gemm(t, 0, 1, B64, h64, I64, 1, ws.logits.p, I64, Wp2.value.p, I64, 0, ws.da2.p, h64), "dA2")
         if fusedUpdate {
             try Wp2.fusedProductAdam(a: ws.a2.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
                                      cfg: adamConfiguration(step: updateCount + 1), threads: Int(t), clearing: true)
             if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
         } else {
             Wp2.ensureGradient()
-            try check(aek_sgemm(1, 0, h64, I64, B64, 1, ws.a2.p, h64, ws.logits.p, I64, 0, Wp2.grad!.p, I64), "dWp2")
+            try check(gemm(t, 1, 0, h64, I64, B64, 1, ws.a2.p, h64, ws.logits.p, I64, 0, Wp2.grad!.p, I64), "dWp2")
         }
         bp1.grad!.zero()
         try check(aek_activation_backward(B64, h64, g, ws.z2.p, h64, ws.a2.p, h64, ws.da2.p, h64, bp1.grad!.p, t),
                   "decoder activation gradient")
-        try check(aek_sgemm(1, 0, d64, h64, B64, 1, ws.z.p, d64, ws.da2.p, h64, 0, Wp1.grad!.p, h64), "dWp1")
-        try check(aek_sgemm(0, 1, B64, d64, h64, 1, ws.da2.p, h64, Wp1.value.p, h64, 0, ws.dz.p, d64), "dz")
+        try check(gemm(t, 1, 0, d64, h64, B64, 1, ws.z.p, d64, ws.da2.p, h64, 0, Wp1.grad!.p, h64), "dWp1")
+        try check(gemm(t, 0, 1, B64, d64, h64, 1, ws.da2.p, h64, Wp1.value.p, h64, 0, ws.dz.p, d64), "dz")
         // through the reparameterisation: dμ += dz, dlog σ² += dz·ε·σ/2
         for r in 0..<B {
             let q = ws.q.p + r * 2 * d, e = ws.eps.p + r * d, dzr = ws.dz.p + r * d, dqr = ws.dq.p + r * 2 * d
@@ -271,8 +271,8 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         bq.grad!.zero()
         try check(aek_activation_backward(B64, d2, identity, ws.q.p, d2, nil, 0, ws.dq.p, d2, bq.grad!.p, t),
                   "encoder bias gradient")
-        try check(aek_sgemm(1, 0, h64, d2, B64, 1, ws.a1.p, h64, ws.dq.p, d2, 0, Wq.grad!.p, d2), "dWq")
-        try check(aek_sgemm(0, 1, B64, h64, d2, 1, ws.dq.p, d2, Wq.value.p, d2, 0, ws.da1.p, h64), "dA1")
+        try check(gemm(t, 1, 0, h64, d2, B64, 1, ws.a1.p, h64, ws.dq.p, d2, 0, Wq.grad!.p, d2), "dWq")
+        try check(gemm(t, 0, 1, B64, h64, d2, 1, ws.dq.p, d2, Wq.value.p, d2, 0, ws.da1.p, h64), "dA1")
         b1.grad!.zero()
         try check(aek_activation_backward(B64, h64, f, ws.z1.p, h64, ws.a1.p, h64, ws.da1.p, h64, b1.grad!.p, t),
                   "latent activation gradient")
@@ -334,7 +334,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
                   "encoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(h), nil, latentActivation.kernel, a1.p, Int64(h), a1.p,
                                               Int64(h), t), "latent activation")
-        try check(aek_sgemm(0, 0, Int64(B), Int64(d2), Int64(h), 1, a1.p, Int64(h), Wq.value.p, Int64(d2), 0, q.p,
+        try check(gemm(Int32(threads), 0, 0, Int64(B), Int64(d2), Int64(h), 1, a1.p, Int64(h), Wq.value.p, Int64(d2), 0, q.p,
                             Int64(d2)), "encoder output")
         try check(aek_bias_activation_forward(Int64(B), Int64(d2), bq.value.p, aek_activation_default(AEK_ACT_IDENTITY),
                                               q.p, Int64(d2), q.p, Int64(d2), t), "encoder bias")
@@ -348,11 +348,11 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         let q = FloatBuffer(B * 2 * d, zeroed: false)
         try encodeFull(input, rows: rows, into: q, threads: threads)
         let a2 = FloatBuffer(B * h, zeroed: false)
-        try check(aek_sgemm(0, 0, Int64(B), Int64(h), Int64(d), 1, q.p, Int64(2 * d), Wp1.value.p, Int64(h), 0, a2.p,
+        try check(gemm(Int32(threads), 0, 0, Int64(B), Int64(h), Int64(d), 1, q.p, Int64(2 * d), Wp1.value.p, Int64(h), 0, a2.p,
                             Int64(h)), "decoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(h), bp1.value.p, configuration.decoderActivation.kernel,
                                               a2.p, Int64(h), a2.p, Int64(h), t), "decoder activation")
-        try check(aek_sgemm(0, 0, Int64(B), Int64(itemCount), Int64(h), 1, a2.p, Int64(h), Wp2.value.p,
+        try check(gemm(Int32(threads), 0, 0, Int64(B), Int64(itemCount), Int64(h), 1, a2.p, Int64(h), Wp2.value.p,
                             Int64(itemCount), 0, out, Int64(ld)), "decoder out")
         try check(aek_bias_activation_forward(Int64(B), Int64(itemCount), bp2.value.p,
                                               aek_activation_default(AEK_ACT_IDENTITY), out, Int64(ld), out, Int64(ld),

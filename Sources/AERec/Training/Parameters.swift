@@ -16,6 +16,24 @@ var kernelFusionEnabled: Bool {
     return String(cString: v) != "0"
 }
 
+/// Dense products in the models run on AERec's own threads (``aek_sgemm_mt``: each thread a
+/// single-threaded OpenBLAS call on a slice of the output) unless the environment has
+/// AEREC_GEMM_THREADS=openblas, a diagnostic switch (bench/perf.py) for OpenBLAS's own threads.
+/// Read at every call.
+var ownGEMMThreads: Bool {
+    guard let v = getenv("AEREC_GEMM_THREADS") else { return true }
+    return String(cString: v) != "openblas"
+}
+
+/// Row-major C = alpha op(A) op(B) + beta C on `threads` threads (see ``ownGEMMThreads``).
+@inline(__always)
+func gemm(_ threads: Int32, _ ta: Int32, _ tb: Int32, _ m: Int64, _ n: Int64, _ k: Int64, _ alpha: Float,
+          _ A: UnsafePointer<Float>?, _ lda: Int64, _ B: UnsafePointer<Float>?, _ ldb: Int64, _ beta: Float,
+          _ C: UnsafeMutablePointer<Float>?, _ ldc: Int64) -> Int32 {
+    ownGEMMThreads ? aek_sgemm_mt(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads)
+        : aek_sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
 /// A trainable rows × cols float32 tensor with its gradient and Adam moments.
 final class Parameter: @unchecked Sendable {
     let name: String
@@ -94,6 +112,13 @@ final class Parameter: @unchecked Sendable {
         guard let m, let v else { throw AERecError.invalidArgument("\(name): no optimiser state") }
         var c = cfg
         if !decays { c.weight_decay = 0 }
+        if ownGEMMThreads {
+            // per thread: its own columns, scratch slice and single-threaded products, no barrier
+            try check(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), g, Int64(ldg), value.p, m.p,
+                                             v.p, Int64(cols), scratch.p, Int64(scratch.count), c, clearing ? 1 : 0,
+                                             Int32(threads)), "\(name) gradient + adam")
+            return
+        }
         let width = max(1, min(cols, scratch.count / max(rows, 1)))
         var c0 = 0
         while c0 < cols {
