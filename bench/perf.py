@@ -336,6 +336,21 @@ def section_techniques(q: bool, th: int) -> dict:
         x = out[f"fusion_{model}"]
         log(f"  {model} fusion: {med(f):.3f} vs {med(u):.3f} s/batch ({x['time_ratio']:.3f}x), peak RSS "
             f"{x['peak_rss_mb']['fused']:.0f} vs {x['peak_rss_mb']['unfused']:.0f} MiB, same bits: {x['identical_losses']}")
+    # the dense products on AERec's own threads (each a single-threaded OpenBLAS call on a slice, the
+    # output layer's gradient + Adam per thread) vs OpenBLAS's thread pool, interleaved in one process
+    for model in ("mult-vae", "mult-dae"):
+        ab = task("env-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), "--ab",
+                  "AEREC_GEMM_THREADS=own,openblas", threads=th)
+        o, b_ = ab["per_batch_seconds"]["on"], ab["per_batch_seconds"]["off"]
+        runs = {k: task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
+                        env_extra={"AEREC_GEMM_THREADS": v}) for k, v in (("own", "own"), ("openblas", "openblas"))}
+        out[f"gemm_threads_{model}"] = {"own_per_batch": stat(o), "openblas_per_batch": stat(b_),
+                                        "time_ratio": med(o) / med(b_),
+                                        "identical_losses": runs["own"]["losses"] == runs["openblas"]["losses"],
+                                        "sgemm_samples": ab["sgemm_gflops"]}
+        x = out[f"gemm_threads_{model}"]
+        log(f"  {model} products on AERec's threads: {med(o):.3f} vs OpenBLAS's {med(b_):.3f} s/batch "
+            f"({x['time_ratio']:.3f}x), same bits: {x['identical_losses']}")
     # threads: 1 vs 2 for the kernels and OpenBLAS together
     per = {}
     for t in (2, 1, 2, 1):
@@ -522,6 +537,13 @@ def report(r: dict) -> str:
                          f"{x['peak_rss_mb']['unfused']:.0f} MiB | time ×{x['time_ratio']:.3f}, memory "
                          f"{x['peak_rss_mb']['fused'] - x['peak_rss_mb']['unfused']:+.0f} MiB, bit-identical: "
                          f"{x['identical_losses']} |")
+        for model in ("mult-vae", "mult-dae"):
+            x = t.get(f"gemm_threads_{model}")
+            if x:
+                L.append(f"| {model}: dense products on AERec's threads (a single-threaded OpenBLAS call per thread "
+                         f"on a slice; output-layer gradient + Adam per thread, no barrier) vs OpenBLAS's pool | "
+                         f"{spread(x['own_per_batch'])} s/batch | {spread(x['openblas_per_batch'])} s/batch | "
+                         f"time ×{x['time_ratio']:.3f}, bit-identical: {x['identical_losses']} |")
         th_ = t["threads"]
         L.append(f"| 2 threads (kernels and OpenBLAS) vs 1, Mult-VAE | {spread(th_['per_batch_2'])} s/batch | "
                  f"{spread(th_['per_batch_1'])} s/batch | ×{th_['speedup_2_over_1']:.2f} faster |")
