@@ -435,7 +435,8 @@ private func strongGeneralizationSplit(_ data: Interactions, _ config: SplitConf
 private enum Role: UInt8 { case train = 0, validation, test }
 
 /// Builds a split whose train matrix has one row per user (row = user index) from a role per
-/// interaction; held-out sets list the users with at least one target, fold-in = training row.
+/// interaction; held-out sets list the users with at least one target, fold-in = training row
+/// (with `testFoldInIncludesValidation`, the test fold-in is training + validation interactions).
 private func weakSplit(_ data: Interactions, _ role: [Role], _ kind: SplitProtocol, seed: UInt64,
                        withValidation: Bool, testTargets: (users: [Int32], items: [Int32], values: [Float])? = nil,
                        testFoldInIncludesValidation: Bool = false) -> Split {
