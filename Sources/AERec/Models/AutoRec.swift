@@ -367,7 +367,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
         case .user:
             let a = FloatBuffer(B * h, zeroed: false)
             try encode(input, rows: rows, into: a.p, ld: h, threads: threads)
-            try check(aek_sgemm(0, 1, Int64(B), Int64(I), Int64(h), 1, a.p, Int64(h), W.value.p, Int64(h), 0, out,
+            try check(gemm(t, 0, 1, Int64(B), Int64(I), Int64(h), 1, a.p, Int64(h), W.value.p, Int64(h), 0, out,
                                 Int64(ld)), "decoder")
             try check(aek_bias_activation_forward(Int64(B), Int64(I), bOut.value.p,
                                                   aek_activation_default(AEK_ACT_IDENTITY), out, Int64(ld), out,
@@ -376,7 +376,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
             let users = try userUnits(trainRows, count: B)
             let codes = try currentItemCodes(threads: threads)
             let a = gatherDecoderRows(users)
-            try check(aek_sgemm(0, 1, Int64(B), Int64(I), Int64(h), 1, a.p, Int64(h), codes.p, Int64(h), 0, out,
+            try check(gemm(t, 0, 1, Int64(B), Int64(I), Int64(h), 1, a.p, Int64(h), codes.p, Int64(h), 0, out,
                                 Int64(ld)), "item reconstructions")
             for r in 0..<B {
                 let bias = bOut.value.p[users[r]], row = out + r * ld
