@@ -244,8 +244,9 @@ int aek_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
 
 /* The same product on n_threads threads of AERec's own, each calling a single-threaded cblas_sgemm on
  * a slice of C (columns when n >= m, else rows); OpenBLAS's thread count is set to 1 for the call
- * and restored after it. Each element of C is computed by one thread in OpenBLAS's own order, so the
- * result does not depend on thread scheduling; small products use one thread. Training uses this
+ * and restored after it. Each element of C is computed by one thread of a fixed partition, so the
+ * result does not depend on thread scheduling (it may differ in the last bits from OpenBLAS's own
+ * threaded call, which picks other kernels for some shapes); small products use one thread. Training uses this
  * instead of OpenBLAS's threads: no OpenBLAS worker spins (sched_yield) while AERec's kernels run. */
 int aek_sgemm_mt(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc, int n_threads);
