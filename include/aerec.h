@@ -55,7 +55,7 @@ extern "C" {
 #define AEREC_VERSION_STRING "0.1.0"
 /* The ABI version: bumped whenever a function signature, a struct layout or an enum value of this
  * header changes incompatibly. Compare with aerec_abi_version() at run time. */
-#define AEREC_ABI_VERSION 1
+#define AEREC_ABI_VERSION 2 /* 2: aerec_model_config grew ease_precision and beta_cap (144 bytes) */
 
 /* The library's version string, e.g. "0.1.0" (static storage; never fails). */
 const char *aerec_version(void);

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The ABI version of include/aerec.h (AEREC_ABI_VERSION).
-let abiVersion: Int32 = 1
+let abiVersion: Int32 = 2
 
 private let versionString = StaticCString(stringLiteral: AERecVersion.string)
 private let unknownStatus: StaticCString = "unknown status"

@@ -36,7 +36,7 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, Optional
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 LIBRARY_NAMES = ("libaerec.so", "libAERecCABI.so")
 DEFAULT = -1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,9 @@ def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 def test_version_and_abi() -> None:
     assert aerec.__version__.count(".") == 2
-    assert aerec.abi_version == _lib.ABI_VERSION == 1
+    header = (Path(__file__).resolve().parents[3] / "include" / "aerec.h").read_text()
+    declared = int(re.search(r"#define AEREC_ABI_VERSION (\d+)", header).group(1))
+    assert aerec.abi_version == _lib.ABI_VERSION == declared
     assert aerec.library_path().is_file()
 
 
