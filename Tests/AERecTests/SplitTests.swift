@@ -346,6 +346,11 @@ struct SplitProtocolTests {
         #expect(s.train.nnz == 810_128 && s.test.target.nnz == 217_242)
         #expect(s.train.rowCount == 29_858 && s.test.count == 29_858 && s.itemIDs.count == 40_981)
         #expect(s.train.values == nil)
+        // with a 10 % validation share: carved from the 810,128 training pairs, the test set unchanged
+        let v = try makeSplit(d, .given(testFile: test, validationFraction: 0.1))
+        let val = try #require(v.validation)
+        #expect(v.train.nnz + val.target.nnz == 810_128 && val.target.nnz > 60_000 && val.target.nnz < 81_013)
+        #expect(v.test == s.test)
     }
 }
 
