@@ -365,6 +365,50 @@ int aek_csr_dense_mm(aek_csr x, const float *W, int64_t ldw, int64_t h, const fl
     return AEK_OK;
 }
 
+/* ------------------------------------------------------------------ CSR x dense, float64 sums */
+
+typedef struct {
+    aek_csr x;
+    const float *W;
+    int64_t ldw, h, ldy;
+    float *Y;
+    double *work;
+} aek_spmm64_ctx;
+
+AEK_CLONES
+static void aek_spmm64_rows(const aek_spmm64_ctx *c, int64_t r0, int64_t r1, double *restrict acc) {
+    const int64_t h = c->h;
+    for (int64_t r = r0; r < r1; r++) {
+        for (int64_t j = 0; j < h; j++) acc[j] = 0.0;
+        for (int64_t k = c->x.indptr[r]; k < c->x.indptr[r + 1]; k++) {
+            const double v = c->x.values ? (double)c->x.values[k] : 1.0;
+            const float *restrict w = c->W + (int64_t)c->x.indices[k] * c->ldw;
+            for (int64_t j = 0; j < h; j++) acc[j] += v * (double)w[j];
+        }
+        float *restrict y = c->Y + r * c->ldy;
+        for (int64_t j = 0; j < h; j++) y[j] = (float)acc[j];
+    }
+}
+
+static void aek_spmm64_part(void *ctx, int64_t begin, int64_t end, int part) {
+    const aek_spmm64_ctx *c = (const aek_spmm64_ctx *)ctx;
+    aek_spmm64_rows(c, begin, end, c->work + (int64_t)part * c->h);
+}
+
+int aek_csr_dense_mm_f64(aek_csr x, const float *W, int64_t ldw, int64_t h, float *Y, int64_t ldy, double *work,
+                         int n_threads) {
+    int64_t nnz;
+    if (aek_csr_check(x, 0, &nnz) != AEK_OK) return AEK_ERR_ARG;
+    if (h < 0 || ldw < h || ldy < h) return AEK_ERR_ARG;
+    if (h == 0 || x.n_rows == 0) return AEK_OK;
+    if (!Y || !work) return AEK_ERR_ARG;
+    if (nnz > 0 && !W) return AEK_ERR_ARG;
+    aek_spmm64_ctx c = {x, W, ldw, h, ldy, Y, work};
+    int parts = aek_parallel_parts(n_threads < 1 ? 1 : n_threads, x.n_rows, 1);
+    aek_parallel_for(parts, x.n_rows, aek_spmm64_part, &c);
+    return AEK_OK;
+}
+
 /* ------------------------------------------------------------------ CSR^T x dense */
 
 /* Workspace layout (from the first 64-byte boundary at or after `workspace`):

@@ -253,6 +253,38 @@ struct CSRDenseMMTests {
         checkDenseMM(dup, h: 20, bias: false, beta: 0, seed: 11)
     }
 
+    @Test("float64 sums: each row's sum in float64 in entry order, rounded once; any thread count the same bits",
+          arguments: [1, 2, 3, 8])
+    func float64Sums(threads: Int) {
+        var rng = TestRNG(UInt64(threads) * 31)
+        for trial in 0..<4 {
+            let x = CSR.random(rows: 1 + rng.int(40), cols: 1 + rng.int(80), maxPerRow: 1 + rng.int(60),
+                               explicit: trial % 2 == 0, sorted: trial != 3, rng: &rng)
+            let h = [1, 17, 64, 100][trial], ldw = h + trial, ldy = h + 2 * trial
+            let W = rng.floats(x.nCols * ldw)
+            var Y = [Float](repeating: .nan, count: max(1, x.nRows * ldy))
+            var work = [Double](repeating: .nan, count: threads * h)
+            let st = x.with { xv in aek_csr_dense_mm_f64(xv, W, Int64(ldw), Int64(h), &Y, Int64(ldy), &work, Int32(threads)) }
+            #expect(st == ok)
+            for r in 0..<x.nRows {
+                for j in 0..<h {
+                    var s = 0.0
+                    for k in x.range(r) { s += Double(x.value(k)) * Double(W[Int(x.indices[k]) * ldw + j]) }
+                    #expect(Y[r * ldy + j].bitPattern == Float(s).bitPattern, "row \(r) col \(j)")
+                }
+            }
+        }
+        // a row whose float32 sum loses the small terms: 1e8 + 1 + 1 - 1e8
+        let x = CSR(nRows: 1, nCols: 4, indptr: [0, 4], indices: [0, 1, 2, 3], values: [1, 1, 1, -1])
+        let W: [Float] = [1e8, 1, 1, 1e8]
+        var Y: [Float] = [0]
+        var work: [Double] = [0]
+        #expect(x.with { aek_csr_dense_mm_f64($0, W, 1, 1, &Y, 1, &work, 1) } == ok && Y == [2])
+        // arguments
+        #expect(x.with { aek_csr_dense_mm_f64($0, W, 1, 1, &Y, 1, nil, 1) } == errArg)
+        #expect(x.with { aek_csr_dense_mm_f64($0, W, 0, 1, &Y, 1, &work, 1) } == errArg)
+    }
+
     @Test("beta 0 overwrites garbage (NaN included); beta 1 accumulates")
     func betaSemantics() {
         var rng = TestRNG(7)

@@ -104,6 +104,12 @@ int aek_activation_backward(int64_t rows, int64_t cols, aek_activation act, cons
 int aek_csr_dense_mm(aek_csr x, const float *W, int64_t ldw, int64_t h, const float *bias, float beta,
                      float *Y, int64_t ldy, int n_threads);
 
+/* Y[r,:] = sum_k v_k W[indices[k], :] with the sums in float64 (entry order, rounded to float once):
+ * the scores of a float64 EASE. work holds max(n_threads, 1) * h doubles. The result does not
+ * depend on the thread count. */
+int aek_csr_dense_mm_f64(aek_csr x, const float *W, int64_t ldw, int64_t h, float *Y, int64_t ldy, double *work,
+                         int n_threads);
+
 /* Bytes of scratch that aek_csr_transpose_dense_mm needs for a block with n_cols columns and nnz entries. */
 size_t aek_csr_transpose_workspace_size(int64_t n_cols, int64_t nnz);
 

@@ -6,9 +6,10 @@ public enum EASEPrecision: String, Sendable, Codable, CaseIterable {
     /// the fastest. The weights carry the float32 solve's error (≈ 10⁻⁶ of their scale).
     case float32
     /// `dpotrf` + `dpotri` in a temporary float64 copy (2 I² floats more while fitting, about twice
-    /// the time), the weights rounded to float32 once (≤ ½ ulp each). Scores are still summed in
-    /// float32, so items whose float64 scores differ by ~10⁻⁶ of a row's scale can still swap places
-    /// in a top-k list (ml-latest-small: 2 of 300 top-100 lists differ from numpy's, 5 with float32).
+    /// the time), the weights rounded to float32 once (≤ ½ ulp each); scores are summed in float64
+    /// (``aek_csr_dense_mm_f64``) and rounded once. float32 sums of a user's ~100 weights swap items
+    /// whose float64 scores differ by ~10⁻⁶ of the row's scale (ml-latest-small: 2 of 300 top-100
+    /// lists differed from numpy's float64 ones with float64 weights but float32 sums).
     case float64
 }
 
@@ -121,8 +122,19 @@ public final class EASE: TrainableRecommender, PersistableModel, @unchecked Send
         }
         let x = input.binarized()
         try x.withKernelView(rows: rows) { xv in
-            try check(aek_csr_dense_mm(xv, weights.p, Int64(itemCount), Int64(itemCount), nil, 0, out, Int64(ld),
-                                       Int32(threads)), "EASE scores")
+            switch configuration.precision {
+            case .float32:
+                try check(aek_csr_dense_mm(xv, weights.p, Int64(itemCount), Int64(itemCount), nil, 0, out, Int64(ld),
+                                           Int32(threads)), "EASE scores")
+            case .float64:
+                // the sums in float64: float32 sums of ~100 weights swap items whose float64 scores
+                // differ by ~1e-6 of the row's scale, which the float64 solve exists to avoid
+                let t = max(1, threads)
+                let work = UnsafeMutablePointer<Double>.allocate(capacity: t * itemCount)
+                defer { work.deallocate() }
+                try check(aek_csr_dense_mm_f64(xv, weights.p, Int64(itemCount), Int64(itemCount), out, Int64(ld), work,
+                                               Int32(t)), "EASE scores (float64 sums)")
+            }
         }
     }
 
