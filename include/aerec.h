@@ -351,7 +351,7 @@ typedef struct aerec_model_config {
     const char *validation_metric; /* early stopping / best epoch (NULL: "ndcg@100"; AutoRec "rmse") */
     int64_t ease_precision;        /* EASE's solve: 32 (float32, the default) or 64 (float64: 3 I^2 floats
                                       while fitting, about twice the time, weights rounded to float32
-                                      once); AEREC_DEFAULT for the others */
+                                      once, scores summed in float64); AEREC_DEFAULT for the others */
     double beta_cap;               /* Mult-VAE: the KL weight's cap (0.2; reached at 80 % of the planned
                                       updates unless anneal_steps is set); -1.0 for the others */
 } aerec_model_config;

@@ -94,7 +94,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Users per mini-batch (default 500).") var batch: Int?
     @Option(help: "EASE's λ, or the L2 penalty of the neural models.") var lambda: Float?
     @Option(help: ArgumentHelp("EASE's solve: float32 (default; fastest, I² floats) or float64 (3 I² floats while "
-                               + "fitting, about twice the time; the weights rounded to float32 once).",
+                               + "fitting, about twice the time; the weights rounded to float32 once, scores summed in float64).",
                                valueName: "float32|float64"))
     var precision: String?
     @Option(help: "Input dropout / corruption probability.") var dropout: Float?

@@ -530,7 +530,8 @@ class EASE(Recommender):
 
     precision: "float32" (default: the solve in place in the float32 weights, the fastest) or
     "float64" (a temporary float64 copy, 3 I^2 floats while fitting and about twice the time; the
-    weights rounded to float32 once, closer to a float64 reference such as numpy's)."""
+    weights rounded to float32 once and scores summed in float64: the top-k lists of a float64
+    reference such as numpy's)."""
 
     kind = 5
 
