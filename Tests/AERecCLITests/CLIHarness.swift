@@ -133,6 +133,17 @@ enum CLI {
 
     /// A small implicit-feedback dataset with structure (two taste groups) in the staged TSV
     /// format: `users` users × 40 items, 12–16 ratings each, ids "u<n>" / "i<n>", values 1–5.
+    /// A test file for `--test` (the given protocol): the last two lines of each of the first 20
+    /// users of `data` (a file from ``smallDataset(in:users:name:)``), written into `dir`.
+    static func givenTestFile(for data: String, in dir: String) throws -> String {
+        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
+        var byUser: [String: [String]] = [:]
+        for l in lines.dropFirst() { byUser[String(l.split(separator: "\t")[0]), default: []].append(l) }
+        var test = ["user\titem\trating\ttimestamp"]
+        for u in 0..<20 { test += byUser["u\(u)"]!.suffix(2) }
+        return try write(test.joined(separator: "\n") + "\n", to: dir, name: "test.tsv")
+    }
+
     static func smallDataset(in dir: String, users: Int = 90, name: String = "ratings.tsv") throws -> String {
         var lines = ["user\titem\trating\ttimestamp"]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15

@@ -149,12 +149,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try CLI.smallDataset(in: dir)
         // a test file: the last two items of the first 20 users
-        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
-        var byUser: [String: [String]] = [:]
-        for l in lines.dropFirst() { byUser[String(l.split(separator: "\t")[0]), default: []].append(l) }
-        var test = ["user\titem\trating\ttimestamp"]
-        for u in 0..<20 { test += byUser["u\(u)"]!.suffix(2) }
-        let testPath = try CLI.write(test.joined(separator: "\n") + "\n", to: dir, name: "test.tsv")
+        let testPath = try CLI.givenTestFile(for: data, in: dir)
         let out = dir + "/ease"
         let r = try CLI.run(["train", "--data", data, "--test", testPath, "--model", "ease", "--lambda", "10",
                              "--out", out, "--json"])
@@ -187,12 +182,7 @@ struct CLITests {
         let dir = try CLI.tempDirectory("givenval")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try CLI.smallDataset(in: dir)
-        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
-        var byUser: [String: [String]] = [:]
-        for l in lines.dropFirst() { byUser[String(l.split(separator: "\t")[0]), default: []].append(l) }
-        var test = ["user\titem\trating\ttimestamp"]
-        for u in 0..<20 { test += byUser["u\(u)"]!.suffix(2) }
-        let testPath = try CLI.write(test.joined(separator: "\n") + "\n", to: dir, name: "test.tsv")
+        let testPath = try CLI.givenTestFile(for: data, in: dir)
         let r = try CLI.run(["train", "--data", data, "--test", testPath, "--validation-fraction", "0.2",
                              "--model", "mult-vae", "--hidden", "16", "--latent", "8", "--epochs", "3",
                              "--beta-cap", "0.5", "--out", dir + "/vae", "--json", "--quiet"])
