@@ -461,3 +461,293 @@ int aek_gaussian_kl(int64_t rows, int64_t cols, const float *mu, int64_t ldmu, c
     *loss += (double)scale * 0.5 * total;
     return AEK_OK;
 }
+
+/* ------------------------------------------------------------------ softmax output layer, blocked */
+#include <cblas.h>
+#include <string.h>
+
+/* Logits per column block: 2^19 floats (2 MiB, this machine class's L2), in columns of 16. */
+#define AEK_OUT_BLOCK_FLOATS ((int64_t)1 << 19)
+#define AEK_OUT_MIN_PART_COLS 256
+
+static int64_t out_block_width(int64_t rows) {
+    int64_t w = AEK_OUT_BLOCK_FLOATS / (rows > 0 ? rows : 1);
+    w -= w % 16;
+    return w < 64 ? 64 : (w > 4096 ? 4096 : w);
+}
+
+/* Per-part scratch layout, in floats (every section a multiple of 16 floats: 64-byte aligned when
+ * the scratch is): the extended weight-gradient block ((hidden + 1) x width: a^T G and, last row, the
+ * bias gradient), the scaled activations [f_r a_r | f_r] (rows x (hidden + 1)), the block's product
+ * E W^T (rows x hidden), the da partial (rows x hidden; part 0 writes da itself but keeps the
+ * layout), block maxima (rows x max_blocks), row max, row sum of exponentials and target dot (rows
+ * doubles each), one gradient row (width). Then a global section: per-row max and coefficient. */
+typedef struct {
+    int64_t width, max_blocks, dw, af, t, dap, bmax, rmax, rsum, rdot, grow, per_part, global;
+} out_layout;
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+static out_layout out_plan(int64_t rows, int64_t cols, int64_t hidden, int parts) {
+    out_layout L;
+    L.width = out_block_width(rows);
+    int64_t part_cols = (cols + parts - 1) / parts;
+    if (L.width > part_cols) L.width = round16(part_cols);
+    L.max_blocks = (part_cols + L.width - 1) / L.width;
+    if (L.max_blocks < 1) L.max_blocks = 1;
+    L.dw = 0;
+    L.af = L.dw + round16((hidden + 1) * L.width);
+    L.t = L.af + round16(rows * (hidden + 1));
+    L.dap = L.t + round16(rows * hidden);
+    L.bmax = L.dap + round16(rows * hidden);
+    L.rmax = L.bmax + round16(rows * L.max_blocks);
+    L.rsum = L.rmax + round16(2 * rows);
+    L.rdot = L.rsum + round16(2 * rows);
+    L.grow = L.rdot + round16(2 * rows);
+    L.per_part = L.grow + round16(L.width);
+    L.global = round16(4 * rows);
+    return L;
+}
+
+static int out_parts(int n_threads, int64_t cols) {
+    return aek_parallel_parts(n_threads, cols, AEK_OUT_MIN_PART_COLS);
+}
+
+int64_t aek_softmax_output_scratch_floats(int64_t rows, int64_t cols, int64_t hidden, int n_threads) {
+    if (rows < 0 || cols < 0 || hidden < 0) return -1;
+    int parts = out_parts(n_threads, cols);
+    out_layout L = out_plan(rows, cols, hidden, parts);
+    return parts * L.per_part + L.global;
+}
+
+typedef struct {
+    aek_csr x;
+    int64_t rows, cols, hidden, lda, ldw, ldz, ldda;
+    const float *a, *bias;
+    float *W, *m, *v, *Z, *da, *bias_grad, *scratch;
+    float scale;
+    aek_adam_coef k;
+    out_layout L;
+    const double *row_max, *row_coef; /* global: merged max and scale n_r / S_r */
+} out_ctx;
+
+/* Targets of row r inside columns [c0, c0 + w): calls body(j - c0, x_k). */
+#define AEK_FOR_TARGETS_IN(c, r, c0, w, BODY)                                                           \
+    for (int64_t k_ = (c)->x.indptr[r]; k_ < (c)->x.indptr[(r) + 1]; k_++) {                           \
+        int64_t j_ = (int64_t)(c)->x.indices[k_] - (c0);                                                \
+        if (j_ >= 0 && j_ < (w)) {                                                                      \
+            const int64_t jj = j_;                                                                      \
+            const double xv = target_value((c)->x.values, k_);                                          \
+            BODY;                                                                                       \
+        }                                                                                               \
+    }
+
+/* Pass 1 on one part's columns: per block, logits = a W[:, block] (+ bias), each row's block max m_b,
+ * the dot of the row's targets with its logits, and Z <- exp(logit - m_b) with its float64 sum,
+ * merged into the part's running (max, sum) per row. */
+AEK_CLONES static void out_pass1(void *vctx, int64_t begin, int64_t end, int part) {
+    const out_ctx *c = (const out_ctx *)vctx;
+    const out_layout *L = &c->L;
+    float *s = c->scratch + (int64_t)part * L->per_part;
+    float *bmax = s + L->bmax;
+    double *rmax = (double *)(s + L->rmax), *rsum = (double *)(s + L->rsum), *rdot = (double *)(s + L->rdot);
+    for (int64_t r = 0; r < c->rows; r++) {
+        rmax[r] = -INFINITY;
+        rsum[r] = 0.0;
+        rdot[r] = 0.0;
+    }
+    int64_t blk = 0;
+    for (int64_t c0 = begin; c0 < end; c0 += L->width, blk++) {
+        const int64_t w = end - c0 < L->width ? end - c0 : L->width;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->rows, (int)w, (int)c->hidden, 1.0f, c->a,
+                    (int)c->lda, c->W + c0, (int)c->ldw, 0.0f, c->Z + c0, (int)c->ldz);
+        for (int64_t r = 0; r < c->rows; r++) {
+            float *restrict z = c->Z + r * c->ldz + c0;
+            const float mb = c->bias ? row_add_max(z, c->bias + c0, w) : row_max(z, w);
+            double dot = 0.0;
+            AEK_FOR_TARGETS_IN(c, r, c0, w, dot += xv * (double)z[jj]);
+            rdot[r] += dot;
+            const double sb = row_sumexp(z, w, mb, 1);
+            bmax[r * L->max_blocks + blk] = mb;
+            const double M = rmax[r];
+            if (!((double)mb > M)) {
+                rsum[r] += sb * exp((double)mb - M);
+            } else {
+                rsum[r] = (M == -INFINITY ? 0.0 : rsum[r] * exp(M - (double)mb)) + sb;
+                rmax[r] = (double)mb;
+            }
+        }
+    }
+}
+
+/* The largest |scale x / f| folded into an exponential (see out_pass2); beyond it the row's block
+ * takes the explicit path. */
+#define AEK_OUT_FOLD_MAX 1e30
+
+/* Pass 2 on one part's columns, per block, with E the block's exponentials exp(logit - m_b) and
+ * f_r = scale n_r exp(m_b - M_r) / S_r, so that the gradient is G = diag(f) E - scale X:
+ *   - each target's -scale x is folded into E as E[r,j] -= scale x / f_r (exact up to one rounding of
+ *     the target's gradient: f_r times it gives f_r E - scale x), so no pass rewrites the block;
+ *   - [dW | bias gradient] = [diag(f) a | f]^T E       (one product, the bias gradient its last row)
+ *   - da (+)= diag(f) (E W[:, block]^T)               (with the weights before the step)
+ *   - Adam on W[:, block] with dW.
+ * A row whose f_r is 0 or too small to fold a target into (|scale x / f| > AEK_OUT_FOLD_MAX: a block
+ * whose logits sit ~ 70 below the row's maximum) gets a zero row in the scaled activations and its
+ * gradient row formed explicitly, added by rank-1 updates. */
+AEK_CLONES static void out_pass2(void *vctx, int64_t begin, int64_t end, int part) {
+    const out_ctx *c = (const out_ctx *)vctx;
+    const out_layout *L = &c->L;
+    const int64_t h = c->hidden, h1 = h + 1;
+    float *s = c->scratch + (int64_t)part * L->per_part;
+    float *dw = s + L->dw, *af = s + L->af, *T = s + L->t, *bmax = s + L->bmax, *grow = s + L->grow;
+    float *dap = part == 0 ? c->da : s + L->dap;
+    const int64_t ldp = part == 0 ? c->ldda : h;
+    int64_t blk = 0;
+    for (int64_t c0 = begin; c0 < end; c0 += L->width, blk++) {
+        const int64_t w = end - c0 < L->width ? end - c0 : L->width;
+        float *E = c->Z + c0;
+        for (int64_t r = 0; r < c->rows; r++) {
+            const double fd = c->row_coef[r] * exp((double)bmax[r * L->max_blocks + blk] - c->row_max[r]);
+            const float f = (float)fd;
+            float *z = E + r * c->ldz;
+            int fold = f > 0.0f;
+            AEK_FOR_TARGETS_IN(c, r, c0, w, if (!((double)c->scale * xv / (double)f <= AEK_OUT_FOLD_MAX)) fold = 0);
+            float *ar = af + r * h1;
+            const float *a = c->a + r * c->lda;
+            if (fold) {
+                AEK_FOR_TARGETS_IN(c, r, c0, w, z[jj] = (float)((double)z[jj] - (double)c->scale * xv / (double)f));
+                for (int64_t i = 0; i < h; i++) ar[i] = f * a[i];
+                ar[h] = f;
+            } else {
+                for (int64_t i = 0; i < h1; i++) ar[i] = 0.0f;
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)h1, (int)w, (int)c->rows, 1.0f, af, (int)h1, E,
+                    (int)c->ldz, 0.0f, dw, (int)w);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->rows, (int)h, (int)w, 1.0f, E, (int)c->ldz,
+                    c->W + c0, (int)c->ldw, 0.0f, T, (int)h);
+        for (int64_t r = 0; r < c->rows; r++) {
+            const float f = af[r * h1 + h];
+            float *d = dap + r * ldp;
+            const float *t = T + r * h;
+            if (f != 0.0f) {
+                if (blk == 0)
+                    for (int64_t i = 0; i < h; i++) d[i] = f * t[i];
+                else
+                    for (int64_t i = 0; i < h; i++) d[i] += f * t[i];
+            } else if (blk == 0) {
+                for (int64_t i = 0; i < h; i++) d[i] = 0.0f;
+            }
+            if (f != 0.0f) continue;
+            /* explicit row: g = f E_row - scale x_row (E unmodified for this row) */
+            const float fr = (float)(c->row_coef[r] * exp((double)bmax[r * L->max_blocks + blk] - c->row_max[r]));
+            const float *z = E + r * c->ldz;
+            int any = 0;
+            for (int64_t j = 0; j < w; j++) grow[j] = fr * z[j];
+            AEK_FOR_TARGETS_IN(c, r, c0, w, { grow[jj] -= (float)((double)c->scale * xv); any = 1; });
+            if (!any && fr == 0.0f) continue;
+            const float *a = c->a + r * c->lda;
+            for (int64_t i = 0; i < h; i++)
+                for (int64_t j = 0; j < w; j++) dw[i * w + j] += a[i] * grow[j];
+            for (int64_t j = 0; j < w; j++) dw[h * w + j] += grow[j];
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)h, (int)w, 1.0f, c->W + c0, (int)c->ldw, grow, 1, 1.0f, d, 1);
+        }
+        for (int64_t j = 0; j < w; j++) c->bias_grad[c0 + j] = dw[h * w + j];
+        for (int64_t r = 0; r < h; r++)
+            aek_adam_span(w, c->W + r * c->ldw + c0, dw + r * w, c->m + r * c->ldw + c0, c->v + r * c->ldw + c0,
+                          c->k);
+    }
+}
+
+int aek_softmax_output_train(aek_csr x, int64_t hidden, const float *a, int64_t lda, float *W, float *m, float *v,
+                             int64_t ldw, const float *bias, float *Z, int64_t ldz, float *da, int64_t ldda,
+                             float *bias_grad, float scale, aek_adam cfg, float *scratch, int64_t scratch_floats,
+                             double *loss, int n_threads) {
+    AEK_CHECK(loss != NULL && hidden >= 1);
+    AEK_CHECK(csr_ok(&x, 1));
+    const int64_t rows = x.n_rows, cols = x.n_cols;
+    AEK_CHECK(rows <= INT32_MAX && cols <= INT32_MAX && hidden <= INT32_MAX);
+    AEK_CHECK(lda <= INT32_MAX && ldw <= INT32_MAX && ldz <= INT32_MAX && ldda <= INT32_MAX);
+    AEK_CHECK(block_ok(rows, hidden, a, lda) && block_ok(hidden, cols, W, ldw) && block_ok(hidden, cols, m, ldw) &&
+              block_ok(hidden, cols, v, ldw) && block_ok(rows, cols, Z, ldz) && block_ok(rows, hidden, da, ldda));
+    aek_adam_coef k;
+    int st = aek_adam_prepare(cfg, &k);
+    if (st != AEK_OK) return st;
+    if (rows == 0 || cols == 0) {
+        /* no gradient through this layer: da = 0, a zero bias gradient; Adam still steps (momentum) */
+        for (int64_t r = 0; r < rows; r++) memset(da + r * ldda, 0, (size_t)hidden * sizeof(float));
+        if (cols > 0) {
+            AEK_CHECK(bias_grad != NULL && scratch != NULL && scratch_floats >= cols);
+            memset(bias_grad, 0, (size_t)cols * sizeof(float));
+            memset(scratch, 0, (size_t)cols * sizeof(float));
+            for (int64_t r = 0; r < hidden; r++) aek_adam_span(cols, W + r * ldw, scratch, m + r * ldw, v + r * ldw, k);
+        }
+        return AEK_OK;
+    }
+    AEK_CHECK(bias_grad != NULL && scratch != NULL);
+    const int parts = out_parts(n_threads, cols);
+    out_ctx c;
+    c.L = out_plan(rows, cols, hidden, parts);
+    AEK_CHECK(scratch_floats >= parts * c.L.per_part + c.L.global);
+    c.x = x;
+    c.rows = rows;
+    c.cols = cols;
+    c.hidden = hidden;
+    c.lda = lda;
+    c.ldw = ldw;
+    c.ldz = ldz;
+    c.ldda = ldda;
+    c.a = a;
+    c.bias = bias;
+    c.W = W;
+    c.m = m;
+    c.v = v;
+    c.Z = Z;
+    c.da = da;
+    c.bias_grad = bias_grad;
+    c.scratch = scratch;
+    c.scale = scale;
+    c.k = k;
+    double *gmax = (double *)(scratch + parts * c.L.per_part), *gcoef = gmax + rows;
+    c.row_max = gmax;
+    c.row_coef = gcoef;
+
+    int prev = openblas_get_num_threads();
+    if (prev != 1) openblas_set_num_threads(1);
+    aek_parallel_for(parts, cols, out_pass1, &c);
+    /* merge the parts' row statistics in part order; the loss in row order */
+    double total = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        double M = -INFINITY;
+        for (int p = 0; p < parts; p++) {
+            const double pm = ((const double *)(scratch + p * c.L.per_part + c.L.rmax))[r];
+            M = pm > M ? pm : M;
+        }
+        double S = 0.0, dot = 0.0;
+        for (int p = 0; p < parts; p++) {
+            const float *s = scratch + p * c.L.per_part;
+            const double pm = ((const double *)(s + c.L.rmax))[r];
+            if (pm != -INFINITY) S += ((const double *)(s + c.L.rsum))[r] * exp(pm - M);
+            dot += ((const double *)(s + c.L.rdot))[r];
+        }
+        double nr = 0.0;
+        for (int64_t kk = x.indptr[r]; kk < x.indptr[r + 1]; kk++) nr += target_value(x.values, kk);
+        gmax[r] = M;
+        if (x.indptr[r + 1] == x.indptr[r]) {
+            gcoef[r] = 0.0; /* no targets: n_r = 0, loss 0, gradient 0 */
+        } else {
+            total += nr * M - dot + nr * log(S);
+            gcoef[r] = (double)scale * nr / S;
+        }
+    }
+    aek_parallel_for(parts, cols, out_pass2, &c);
+    if (prev != 1) openblas_set_num_threads(prev);
+    /* da = the parts' partial products, summed in part order (part 0 wrote da) */
+    for (int p = 1; p < parts; p++) {
+        const float *dp = scratch + p * c.L.per_part + c.L.dap;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < hidden; j++) da[r * ldda + j] += dp[r * hidden + j];
+    }
+    *loss += (double)scale * total;
+    return AEK_OK;
+}
