@@ -25,22 +25,6 @@ __attribute__((visibility("hidden"))) int aek_parallel_parts(int n_threads, int6
  * created its range runs on the calling thread, so the result never changes. */
 __attribute__((visibility("hidden"))) void aek_parallel_for(int parts, int64_t n, aek_range_fn fn, void *ctx);
 
-/* Adam's per-step coefficients (optim.c), shared with the fused output layer (losses.c). */
-typedef struct {
-    float b1, omb1, b2, omb2; /* beta and 1 - beta */
-    float a;                  /* lr / (1 - b1^t) */
-    float c;                  /* 1 / sqrt(1 - b2^t) */
-    float eps;
-    float l2;                 /* wd when decoupled == 0, else 0 */
-    float decay;              /* 1 - lr * wd when decoupled == 1, else 1 */
-} aek_adam_coef;
-
-/* Validates cfg and forms the coefficients: AEK_OK or AEK_ERR_ARG. */
-__attribute__((visibility("hidden"))) int aek_adam_prepare(aek_adam cfg, aek_adam_coef *k);
-/* The one Adam update loop (n elements), used by every Adam entry point: the same bits everywhere. */
-__attribute__((visibility("hidden"))) void aek_adam_span(int64_t n, float *restrict p, const float *restrict g,
-                                                         float *restrict m, float *restrict v, aek_adam_coef k);
-
 #define AEK_CHECK(cond)                                                                                    \
     do {                                                                                                   \
         if (!(cond)) return AEK_ERR_ARG;                                                                   \

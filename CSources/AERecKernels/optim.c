@@ -26,7 +26,16 @@
 #define AEK_SQRTF(x) sqrtf(x)
 #endif
 
-int aek_adam_prepare(aek_adam cfg, aek_adam_coef *k) {
+typedef struct {
+    float b1, omb1, b2, omb2; /* beta and 1 - beta */
+    float a;                  /* lr / (1 - b1^t) */
+    float c;                  /* 1 / sqrt(1 - b2^t) */
+    float eps;
+    float l2;                 /* wd when decoupled == 0, else 0 */
+    float decay;              /* 1 - lr * wd when decoupled == 1, else 1 */
+} aek_adam_coef;
+
+static int aek_adam_prepare(aek_adam cfg, aek_adam_coef *k) {
     if (cfg.step < 1) return AEK_ERR_ARG;
     if (!isfinite(cfg.lr) || !isfinite(cfg.eps) || !(cfg.eps >= 0.0f)) return AEK_ERR_ARG;
     if (!(cfg.beta1 >= 0.0f && cfg.beta1 < 1.0f) || !(cfg.beta2 >= 0.0f && cfg.beta2 < 1.0f)) return AEK_ERR_ARG;
@@ -50,7 +59,7 @@ int aek_adam_prepare(aek_adam cfg, aek_adam_coef *k) {
 }
 
 /* The one update loop both entry points use, so dense and row-sparse results agree bit for bit. */
-AEK_CLONES void aek_adam_span(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
+AEK_CLONES static void aek_adam_span(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
                                      float *restrict v, aek_adam_coef k) {
     for (int64_t i = 0; i < n; i++) {
         float pi = p[i];

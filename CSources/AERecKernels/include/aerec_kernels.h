@@ -232,32 +232,6 @@ int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a
                            float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
                            aek_adam cfg, int clear_g, int n_threads);
 
-/* The whole training step of a multinomial-likelihood output layer (Mult-DAE's decoder, Mult-VAE's
- * output layer), one column block at a time so that no pass runs over the rows x cols block apart
- * from writing the logits and reading them back:
- *   logits  = a W + bias                      (a: rows x hidden, W: hidden x cols; bias may be NULL)
- *   *loss  += scale * sum_r -sum_i x[r,i] log_softmax(logits[r,:])_i        (float64, log-softmax)
- *   G       = scale * (n_r softmax(logits[r,:]) - x[r,:])                   (n_r = sum_i x[r,i])
- *   da      = G W^T             (rows x hidden, with W before the step)
- *   bias_grad = column sums of G (float64 sums in row order, rounded once)
- *   W      <- Adam(W, a^T G)    (m, v: W's moments, leading dimension ldw; cfg as aek_adam_dense)
- * Z (rows x cols, ldz >= cols) is the workspace for the logits and ends holding G. x's rows are the
- * targets (values NULL: ones; any column order, duplicates add). The columns are split into
- * contiguous parts of at least 256 columns, one per thread (n_threads), each a sequence of blocks of
- * 2^19 / rows columns (rounded down to 16, 64..4096): per block, a single-threaded cblas_sgemm for the
- * logits, each row's block maximum and float64 sum of exp(logit - max) (exponentials kept in Z); the
- * parts' row statistics are merged in part order; then per block the gradient in place, its column
- * sums, the two gradient products and Adam. da is the parts' partial products summed in part order,
- * so the result depends only on the inputs and n_threads. OpenBLAS runs at 1 thread during the call
- * (restored after). scratch: aek_softmax_output_scratch_floats(rows, cols, hidden, n_threads) floats,
- * 8-byte aligned. A row without targets has loss 0 and gradient 0. */
-int aek_softmax_output_train(aek_csr x, int64_t hidden, const float *a, int64_t lda, float *W, float *m, float *v,
-                             int64_t ldw, const float *bias, float *Z, int64_t ldz, float *da, int64_t ldda,
-                             float *bias_grad, float scale, aek_adam cfg, float *scratch, int64_t scratch_floats,
-                             double *loss, int n_threads);
-/* Scratch floats aek_softmax_output_train needs for these sizes and thread count (-1 for negative sizes). */
-int64_t aek_softmax_output_scratch_floats(int64_t rows, int64_t cols, int64_t hidden, int n_threads);
-
 /* ------------------------------------------------------------------ ranking */
 /* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest
  * scoring columns not listed in row r of exclude (nullable; columns must be ascending per row,

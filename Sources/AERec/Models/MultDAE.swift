@@ -97,9 +97,10 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     private final class Workspace {
         var batch: SparseBatch
         let z1: FloatBuffer, a1: FloatBuffer, da1: FloatBuffer, logits: FloatBuffer
-        /// The fused output layer's scratch (``aek_softmax_output_train``: gradient blocks, partial
-        /// products, row statistics), sized for the batch and thread count.
-        let outputScratch: FloatBuffer
+        /// One column block of the decoder's weight gradient (fused update).
+        let decoderBlock: FloatBuffer
+        /// Rows of `logits` that may hold non-zeros (see MultVAE's workspace).
+        var logitsDirtyRows = 0
         let transpose: TransposeScratch
         var step = 0
         var previousTouched = 0
@@ -110,8 +111,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             let b = options.batchSize, i = train.columnCount
             batch = SparseBatch(columnCount: i, rowCapacity: b)
             z1 = FloatBuffer(b * d); a1 = FloatBuffer(b * d); da1 = FloatBuffer(b * d); logits = FloatBuffer(b * i)
-            outputScratch = FloatBuffer(Int(aek_softmax_output_scratch_floats(Int64(b), Int64(i), Int64(d),
-                                                                              Int32(options.threads))))
+            decoderBlock = FloatBuffer(min(d * i, max(d, decoderBlockFloats)), zeroed: false)
             // the largest batch: the batchSize longest rows
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
@@ -155,10 +155,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
 
     /// Forward and backward pass on the rows: fills every parameter's gradient (of the mean loss
     /// over the batch, without the L2 term, which Adam adds) and returns the summed loss.
-    /// With `fusedUpdate` the whole output layer is one kernel (``Parameter/softmaxOutputStep``): the
-    /// decoder's weights get no gradient but are updated right away, a column block at a time, as the
-    /// next ``applyUpdate(fusedUpdate:)`` would have (the same step up to float rounding: the blocked
-    /// log-sum-exp and products sum in another order; deterministic per thread count).
+    /// With `fusedUpdate` the decoder's weights get no gradient but are updated right away, a column
+    /// block at a time, as the next ``applyUpdate(fusedUpdate:)`` would have (same bits; see MultVAE).
     func computeGradients(_ rows: UnsafeBufferPointer<Int32>, epoch: Int, fusedUpdate: Bool = false) throws -> Double {
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
@@ -172,30 +170,33 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(aek_csr_dense_mm(x, W1.value.p, Int64(d), Int64(d), b1.value.p, 0, ws.z1.p, Int64(d), t), "encoder")
         try check(aek_bias_activation_forward(Int64(B), Int64(d), nil, act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), t),
                   "latent activation")
-        var nll = 0.0
-        if fusedUpdate {
-            // the output layer in one kernel, a column block at a time: logits, log-softmax likelihood,
-            // its gradient, the bias gradient, the backpropagated product and Adam on the weights
-            nll = try W2.softmaxOutputStep(targets: ws.batch.patternView, a: ws.a1.p, bias: b2.value.p,
-                                           logits: ws.logits.p, da: ws.da1.p, biasGradient: b2.grad!.p,
-                                           scale: 1 / Float(B), cfg: adamConfiguration(step: ws.step + 1),
-                                           scratch: ws.outputScratch, threads: Int(t))
-        } else {
-            try check(gemm(t, 0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I), 0,
-                           ws.logits.p, Int64(I)), "decoder")
+        // onto zeros a fused update left (beta = 1: the same bits as beta = 0 without the zeroing pass)
+        try check(gemm(t, 0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I),
+                            ws.logitsDirtyRows == 0 ? 1 : 0, ws.logits.p, Int64(I)), "decoder")
+        ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
+        if !fusedUpdate {
             try check(aek_bias_activation_forward(Int64(B), Int64(I), b2.value.p, identity, ws.logits.p, Int64(I),
                                                   ws.logits.p, Int64(I), t), "decoder bias")
-            // multinomial log-likelihood; the logits become dL/dlogits (mean over the batch)
-            try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, Int64(I), nil, 1 / Float(B), 1,
-                                               &nll, t), "multinomial likelihood")
-            b2.grad!.zero()
-            try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0,
-                                              ws.logits.p, Int64(I), b2.grad!.p, t), "decoder bias gradient")
-            try check(gemm(t, 0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
-                           ws.da1.p, Int64(d)), "decoder backprop")
+        }
+        // multinomial log-likelihood (fused: with the output bias added inside, the same bits); the
+        // logits become dL/dlogits (mean over the batch)
+        var nll = 0.0
+        try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, Int64(I), fusedUpdate ? b2.value.p : nil,
+                                           1 / Float(B), 1, &nll, t), "multinomial likelihood")
+        // backward
+        b2.grad!.zero()
+        try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0, ws.logits.p,
+                                          Int64(I), b2.grad!.p, t), "decoder bias gradient")
+        try check(gemm(t, 0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
+                            ws.da1.p, Int64(d)), "decoder backprop")
+        if fusedUpdate {
+            try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
+                                    cfg: adamConfiguration(step: ws.step + 1), threads: Int(t), clearing: true)
+            if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
+        } else {
             W2.ensureGradient()
             try check(gemm(t, 1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
-                           W2.grad!.p, Int64(I)), "decoder gradient")
+                                W2.grad!.p, Int64(I)), "decoder gradient")
         }
         b1.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(d), act, ws.z1.p, Int64(d), ws.a1.p, Int64(d), ws.da1.p,

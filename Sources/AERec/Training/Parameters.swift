@@ -134,30 +134,6 @@ final class Parameter: @unchecked Sendable {
         }
     }
 
-    /// The training step of a multinomial-likelihood output layer with this parameter as its
-    /// `rows` × `cols` weights (``aek_softmax_output_train``): logits a·W + bias in `logits`, the
-    /// log-softmax likelihood of `targets` (returned, summed over the rows and times `scale`), the
-    /// backpropagated product into `da` (with the weights before the step), the bias gradient, and
-    /// Adam on the weights, a column block at a time on `threads` threads.
-    func softmaxOutputStep(targets: aek_csr, a: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                           logits: UnsafeMutablePointer<Float>, da: UnsafeMutablePointer<Float>,
-                           biasGradient: UnsafeMutablePointer<Float>, scale: Float, cfg: aek_adam,
-                           scratch: FloatBuffer, threads: Int) throws -> Double {
-        guard let m, let v else { throw AERecError.invalidArgument("\(name): no optimiser state") }
-        var c = cfg
-        if !decays { c.weight_decay = 0 }
-        var loss = 0.0
-        try check(aek_softmax_output_train(targets, Int64(rows), a, Int64(rows), value.p, m.p, v.p, Int64(cols), bias,
-                                           logits, Int64(cols), da, Int64(rows), biasGradient, scale, c, scratch.p,
-                                           Int64(scratch.count), &loss, Int32(threads)), "\(name) output layer")
-        return loss
-    }
-
-    /// Scratch floats ``softmaxOutputStep`` needs for `batch` rows on `threads` threads.
-    func softmaxOutputScratchFloats(batch: Int, threads: Int) -> Int {
-        Int(aek_softmax_output_scratch_floats(Int64(batch), Int64(cols), Int64(rows), Int32(threads)))
-    }
-
     /// Frees the optimiser state (keeps the value).
     func finishTraining() {
         grad = nil; m = nil; v = nil
