@@ -167,42 +167,87 @@ int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v,
 #include <string.h>
 
 typedef struct {
-    int64_t rows, cols, n, lda, ldg, ld, per_part;
+    int64_t rows, cols, n, lda, ldg, ld, ldda, per_part, width;
     const float *a;
-    float *g, *param, *m, *v, *scratch;
+    float *g, *param, *m, *v, *da, *scratch, *partials;
     aek_adam_coef k;
-    int clear;
+    int update, clear;
 } aek_outer_adam_ctx;
 
-/* Columns [begin, end) of the parameter, a scratch-sized block at a time, on one thread: the block
- * of a^T g, Adam on it, then (clear) the block's columns of g set to zero. */
+/* Columns [begin, end) of the parameter, `width` columns at a time, on one thread. Per block:
+ * (da) this part's partial da (+)= g_block param_block^T with the parameter before the step (part 0
+ * into da, the others into their slice of `partials`); (update) the block of a^T g in the part's
+ * scratch slice and Adam on it; (clear) the block's columns of g set to zero. */
 static void aek_outer_adam_range(void *vctx, int64_t begin, int64_t end, int part) {
     const aek_outer_adam_ctx *c = (const aek_outer_adam_ctx *)vctx;
     float *s = c->scratch + (int64_t)part * c->per_part;
-    int64_t width = c->per_part / c->rows;
-    if (width < 1) width = 1;
-    for (int64_t c0 = begin; c0 < end; c0 += width) {
-        int64_t w = end - c0 < width ? end - c0 : width;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->rows, (int)w, (int)c->n, 1.0f, c->a, (int)c->lda,
-                    c->g + c0, (int)c->ldg, 0.0f, s, (int)w);
-        for (int64_t r = 0; r < c->rows; r++)
-            aek_adam_span(w, c->param + r * c->ld + c0, s + r * w, c->m + r * c->ld + c0, c->v + r * c->ld + c0, c->k);
+    float *dap = part == 0 ? c->da : c->partials + (int64_t)(part - 1) * c->n * c->rows;
+    const int64_t ldp = part == 0 ? c->ldda : c->rows;
+    int first = 1;
+    for (int64_t c0 = begin; c0 < end; c0 += c->width) {
+        int64_t w = end - c0 < c->width ? end - c0 : c->width;
+        if (c->da)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->n, (int)c->rows, (int)w, 1.0f, c->g + c0,
+                        (int)c->ldg, c->param + c0, (int)c->ld, first ? 0.0f : 1.0f, dap, (int)ldp);
+        first = 0;
+        if (c->update) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->rows, (int)w, (int)c->n, 1.0f, c->a,
+                        (int)c->lda, c->g + c0, (int)c->ldg, 0.0f, s, (int)w);
+            for (int64_t r = 0; r < c->rows; r++)
+                aek_adam_span(w, c->param + r * c->ld + c0, s + r * w, c->m + r * c->ld + c0, c->v + r * c->ld + c0,
+                              c->k);
+        }
         if (c->clear)
             for (int64_t i = 0; i < c->n; i++) memset(c->g + i * c->ldg + c0, 0, (size_t)w * sizeof(float));
     }
 }
 
-int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
-                           float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
-                           aek_adam cfg, int clear_g, int n_threads) {
-    AEK_CHECK(rows >= 0 && cols >= 0 && n >= 0 && ld >= cols && ldg >= cols && lda >= rows);
-    AEK_CHECK(rows <= INT32_MAX && cols <= INT32_MAX && n <= INT32_MAX && lda <= INT32_MAX && ldg <= INT32_MAX);
-    aek_adam_coef k;
-    int st = aek_adam_prepare(cfg, &k);
-    if (st != AEK_OK) return st;
-    if (rows == 0 || cols == 0) return AEK_OK;
-    AEK_CHECK(param != NULL && m != NULL && v != NULL && scratch != NULL && (n == 0 || (a != NULL && g != NULL)));
+/* The column partition and blocks, from the sizes, the scratch and the thread count only (so the
+ * da-only call of the unfused path blocks exactly as the fused one): parts of at least 256 columns,
+ * the da partials of parts 1.. first in the scratch, then one slice per part of at least one column. */
+static int aek_outer_plan(int64_t rows, int64_t cols, int64_t n, int with_da, int64_t scratch_floats, int n_threads,
+                          int *parts_out, int64_t *per_part, int64_t *width) {
+    int parts = aek_parallel_parts(n_threads, cols, 256);
+    for (;; parts--) {
+        int64_t partials = with_da ? (int64_t)(parts - 1) * n * rows : 0;
+        int64_t left = scratch_floats - partials;
+        if (left >= (int64_t)parts * rows) {
+            *per_part = left / parts;
+            break;
+        }
+        if (parts == 1) return AEK_ERR_ARG;
+    }
+    *parts_out = parts;
+    *width = *per_part / rows;
+    return AEK_OK;
+}
+
+int aek_outer_product_adam_da(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g,
+                              int64_t ldg, float *param, float *m, float *v, int64_t ld, float *da, int64_t ldda,
+                              float *scratch, int64_t scratch_floats, aek_adam cfg, int update, int clear_g,
+                              int n_threads) {
+    AEK_CHECK(rows >= 0 && cols >= 0 && n >= 0 && ld >= cols && ldg >= cols);
+    AEK_CHECK(rows <= INT32_MAX && cols <= INT32_MAX && n <= INT32_MAX && ldg <= INT32_MAX && ld <= INT32_MAX);
+    AEK_CHECK(update == 0 || update == 1);
+    AEK_CHECK(da == NULL || (ldda >= rows && ldda <= INT32_MAX));
+    AEK_CHECK(update || da != NULL);
+    aek_adam_coef k = {0};
+    if (update) {
+        AEK_CHECK(lda >= rows && lda <= INT32_MAX);
+        int st = aek_adam_prepare(cfg, &k);
+        if (st != AEK_OK) return st;
+    }
+    if (rows == 0) return AEK_OK;
+    if (cols == 0) {
+        /* no columns: da = 0 (an empty sum) */
+        if (da)
+            for (int64_t i = 0; i < n; i++) memset(da + i * ldda, 0, (size_t)rows * sizeof(float));
+        return AEK_OK;
+    }
+    AEK_CHECK(param != NULL && scratch != NULL && (!update || (m != NULL && v != NULL)) &&
+              (n == 0 || g != NULL) && (n == 0 || !update || a != NULL));
     if (n == 0) {
+        if (!update) return AEK_OK;
         /* a zero gradient: Adam still moves (momentum); the product is all zeros */
         AEK_CHECK(scratch_floats >= cols);
         memset(scratch, 0, (size_t)cols * sizeof(float));
@@ -210,15 +255,31 @@ int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a
             aek_adam_span(cols, param + r * ld, scratch, m + r * ld, v + r * ld, k);
         return AEK_OK;
     }
-    /* parts of at least 256 columns; each gets its own slice of the scratch, of at least one column */
-    int parts = aek_parallel_parts(n_threads, cols, 256);
-    while (parts > 1 && scratch_floats / parts < rows) parts--;
-    AEK_CHECK(scratch_floats >= rows);
-    aek_outer_adam_ctx ctx = {rows, cols, n, lda, ldg, ld, scratch_floats / parts, a, g, param, m, v, scratch, k,
-                              clear_g != 0};
+    int parts;
+    int64_t per_part, width;
+    if (aek_outer_plan(rows, cols, n, da != NULL, scratch_floats, n_threads, &parts, &per_part, &width) != AEK_OK)
+        return AEK_ERR_ARG;
+    int64_t partials = da ? (int64_t)(parts - 1) * n * rows : 0;
+    aek_outer_adam_ctx ctx = {rows, cols, n, lda, ldg, ld, ldda, per_part, width, a, g, param, m, v, da,
+                              scratch + partials, scratch, k, update, clear_g != 0};
     int prev = openblas_get_num_threads();
     if (prev != 1) openblas_set_num_threads(1);
     aek_parallel_for(parts, cols, aek_outer_adam_range, &ctx);
     if (prev != 1) openblas_set_num_threads(prev);
+    /* da = the parts' partial sums in part order (part 0 wrote da) */
+    if (da)
+        for (int p = 1; p < parts; p++) {
+            const float *dp = scratch + (int64_t)(p - 1) * n * rows;
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < rows; j++) da[i * ldda + j] += dp[i * rows + j];
+        }
     return AEK_OK;
+}
+
+int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
+                           float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
+                           aek_adam cfg, int clear_g, int n_threads) {
+    AEK_CHECK(lda >= rows);
+    return aek_outer_product_adam_da(rows, cols, n, a, lda, g, ldg, param, m, v, ld, NULL, 0, scratch, scratch_floats,
+                                     cfg, 1, clear_g, n_threads);
 }

@@ -313,4 +313,68 @@ struct OuterProductAdamTests {
                                        Int64(cols), &scratch, Int64(rows - 1), cfg, 0, Int32(threads))
                 == Int32(AEK_ERR_ARG))
     }
+
+    @Test("the backpropagated product fused in: da = g·Wᵀ with W before the step, the same update; da alone gives the same bits",
+          arguments: [1, 2, 3, 8])
+    func backpropFusedIn(threads: Int) {
+        var rng = OptRng(state: 11)
+        let rows = 5, cols = 900, n = 7, ldg = cols + 3, ldda = rows + 2
+        let a = (0..<n * rows).map { _ in rng.signed() }
+        let g0 = (0..<n * ldg).map { _ in rng.signed() * 0.1 }
+        let p0 = (0..<rows * cols).map { _ in rng.signed() }
+        let m0 = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
+        let v0 = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        let cfg = adamCfg(step: 3, decoupled: true)
+        // plain reference: da[i][j] = sum_c g[i][c] p0[j][c] in float64
+        var ref = [Double](repeating: 0, count: n * rows)
+        for i in 0..<n { for j in 0..<rows { for c in 0..<cols { ref[i * rows + j] += Double(g0[i * ldg + c]) * Double(p0[j * cols + c]) } } }
+        // the update alone (no da), the reference for the parameters
+        var pRef = p0, mRef = m0, vRef = v0, gRef = g0
+        var s0 = [Float](repeating: 0, count: rows * 64)
+        #expect(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), &gRef, Int64(ldg), &pRef,
+                                       &mRef, &vRef, Int64(cols), &s0, Int64(s0.count), cfg, 0, Int32(threads)) == Int32(AEK_OK))
+        // scratch: partials of parts 2.. plus one block per part / many blocks / a single column each
+        let partials = max(0, threads - 1) * n * rows
+        for perPart in [rows * 1000, rows * 37, rows * 64] {
+            let scratchFloats = partials + perPart * max(1, min(threads, cols / 256))
+            var q = p0, mq = m0, vq = v0, g = g0
+            var da = [Float](repeating: .nan, count: n * ldda)
+            var scratch = [Float](repeating: .nan, count: scratchFloats)
+            #expect(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), &g, Int64(ldg), &q, &mq,
+                                              &vq, Int64(cols), &da, Int64(ldda), &scratch, Int64(scratchFloats), cfg, 1, 0,
+                                              Int32(threads)) == Int32(AEK_OK))
+            #expect(q.map(\.bitPattern) == pRef.map(\.bitPattern), "the same update as without da")
+            #expect(mq.map(\.bitPattern) == mRef.map(\.bitPattern) && vq.map(\.bitPattern) == vRef.map(\.bitPattern))
+            #expect(g == g0)
+            for i in 0..<n {
+                for j in 0..<rows {
+                    let x = Double(da[i * ldda + j]), r = ref[i * rows + j]
+                    #expect(abs(x - r) <= 1e-5 * max(1, abs(r)), "da[\(i)][\(j)] \(x) vs \(r), scratch \(scratchFloats)")
+                }
+                #expect(da[(i * ldda + rows)..<(i * ldda + ldda)].allSatisfy { $0.isNaN }, "padding untouched")
+            }
+            // da alone (the unfused path): the same bits, the parameter unchanged
+            var da2 = [Float](repeating: .nan, count: n * ldda)
+            var p2 = p0, g2 = g0
+            var scratch2 = [Float](repeating: .nan, count: scratchFloats)
+            #expect(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), nil, Int64(rows), &g2, Int64(ldg), &p2,
+                                              nil, nil, Int64(cols), &da2, Int64(ldda), &scratch2, Int64(scratchFloats),
+                                              aek_adam(), 0, 0, Int32(threads)) == Int32(AEK_OK))
+            #expect(da2.map(\.bitPattern) == da.map(\.bitPattern), "da alone = fused da, scratch \(scratchFloats)")
+            #expect(p2 == p0 && g2 == g0)
+        }
+        // refused: da alone without da; a scratch that cannot hold one column per part
+        var q = p0, g = g0
+        var da = [Float](repeating: 0, count: n * ldda)
+        var small = [Float](repeating: 0, count: rows - 1)
+        #expect(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), nil, Int64(rows), &g, Int64(ldg), &q, nil,
+                                          nil, Int64(cols), nil, 0, &small, Int64(small.count), aek_adam(), 0, 0,
+                                          Int32(threads)) == Int32(AEK_ERR_ARG))
+        #expect(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), nil, Int64(rows), &g, Int64(ldg), &q, nil,
+                                          nil, Int64(cols), &da, Int64(ldda), &small, Int64(small.count), aek_adam(), 0, 0,
+                                          Int32(threads)) == Int32(AEK_ERR_ARG))
+        #expect(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), nil, Int64(rows), &g, Int64(ldg), &q, nil,
+                                          nil, Int64(cols), &da, Int64(rows - 1), &small, Int64(small.count), aek_adam(), 0,
+                                          0, Int32(threads)) == Int32(AEK_ERR_ARG))
+    }
 }

@@ -231,6 +231,20 @@ int aek_adam_block(int64_t rows, int64_t cols, float *param, float *m, float *v,
 int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
                            float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
                            aek_adam cfg, int clear_g, int n_threads);
+/* aek_outer_product_adam with the backpropagated product fused in: per column block, before Adam
+ * steps the block, da (+)= g_block param_block^T (da: n x rows, leading dimension ldda), so da =
+ * g param^T with the parameter before the step, while the block of g is in cache. Each thread sums
+ * its own columns' blocks into a partial (part 0 into da, the others in the scratch), and the
+ * partials are added in part order: the same bits for the same sizes, scratch size and thread count.
+ * update = 0 computes da alone (a, m, v unused; param unchanged): the unfused path's product with
+ * the same blocks and sums, hence the same bits as update = 1. da == NULL (update = 1): exactly
+ * aek_outer_product_adam. The scratch holds (parts - 1) * n * rows floats of partials, then one
+ * slice per part of at least `rows` floats (parts of at least 256 columns, as many as n_threads
+ * allows and the scratch holds); too small a scratch for one part is AEK_ERR_ARG. */
+int aek_outer_product_adam_da(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g,
+                              int64_t ldg, float *param, float *m, float *v, int64_t ld, float *da, int64_t ldda,
+                              float *scratch, int64_t scratch_floats, aek_adam cfg, int update, int clear_g,
+                              int n_threads);
 
 /* ------------------------------------------------------------------ ranking */
 /* Per-row top-k: for each row r of scores (rows x n_cols, leading dimension lds) the k highest

@@ -111,7 +111,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             let b = options.batchSize, i = train.columnCount
             batch = SparseBatch(columnCount: i, rowCapacity: b)
             z1 = FloatBuffer(b * d); a1 = FloatBuffer(b * d); da1 = FloatBuffer(b * d); logits = FloatBuffer(b * i)
-            decoderBlock = FloatBuffer(min(d * i, max(d, decoderBlockFloats)), zeroed: false)
+            decoderBlock = FloatBuffer(Parameter.fusedScratchFloats(rows: d, cols: i, batch: b, threads: options.threads),
+                                       zeroed: false)
             // the largest batch: the batchSize longest rows
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
@@ -187,13 +188,13 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         b2.grad!.zero()
         try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0, ws.logits.p,
                                           Int64(I), b2.grad!.p, t), "decoder bias gradient")
-        try check(gemm(t, 0, 1, Int64(B), Int64(d), Int64(I), 1, ws.logits.p, Int64(I), W2.value.p, Int64(I), 0,
-                            ws.da1.p, Int64(d)), "decoder backprop")
         if fusedUpdate {
-            try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
+            // the weight gradient, Adam and the backpropagated product, column block by column block
+            try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, da: ws.da1.p, scratch: ws.decoderBlock,
                                     cfg: adamConfiguration(step: ws.step + 1), threads: Int(t), clearing: true)
             if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
         } else {
+            try W2.backpropProduct(g: ws.logits.p, n: B, ldg: I, da: ws.da1.p, scratch: ws.decoderBlock, threads: Int(t))
             W2.ensureGradient()
             try check(gemm(t, 1, 0, Int64(d), Int64(I), Int64(B), 1, ws.a1.p, Int64(d), ws.logits.p, Int64(I), 0,
                                 W2.grad!.p, Int64(I)), "decoder gradient")

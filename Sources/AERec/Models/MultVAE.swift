@@ -146,7 +146,8 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
             z = FloatBuffer(b * d); dz = FloatBuffer(b * d)
             z2 = FloatBuffer(b * h); a2 = FloatBuffer(b * h); da2 = FloatBuffer(b * h)
             logits = FloatBuffer(b * i)
-            decoderBlock = FloatBuffer(min(h * i, max(h, decoderBlockFloats)), zeroed: false)
+            decoderBlock = FloatBuffer(Parameter.fusedScratchFloats(rows: h, cols: i, batch: b, threads: options.threads),
+                                       zeroed: false)
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options
@@ -245,12 +246,13 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         bp2.grad!.zero()
         try check(aek_activation_backward(B64, I64, identity, ws.logits.p, I64, nil, 0, ws.logits.p, I64,
                                           bp2.grad!.p, t), "decoder bias gradient")
-        try check(gemm(t, 0, 1, B64, h64, I64, 1, ws.logits.p, I64, Wp2.value.p, I64, 0, ws.da2.p, h64), "dA2")
         if fusedUpdate {
-            try Wp2.fusedProductAdam(a: ws.a2.p, n: B, g: ws.logits.p, ldg: I, scratch: ws.decoderBlock,
+            // the weight gradient, Adam and dA2, column block by column block
+            try Wp2.fusedProductAdam(a: ws.a2.p, n: B, g: ws.logits.p, ldg: I, da: ws.da2.p, scratch: ws.decoderBlock,
                                      cfg: adamConfiguration(step: updateCount + 1), threads: Int(t), clearing: true)
             if ws.logitsDirtyRows <= B { ws.logitsDirtyRows = 0 }
         } else {
+            try Wp2.backpropProduct(g: ws.logits.p, n: B, ldg: I, da: ws.da2.p, scratch: ws.decoderBlock, threads: Int(t))
             Wp2.ensureGradient()
             try check(gemm(t, 1, 0, h64, I64, B64, 1, ws.a2.p, h64, ws.logits.p, I64, 0, Wp2.grad!.p, I64), "dWp2")
         }

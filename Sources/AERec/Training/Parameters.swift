@@ -106,18 +106,27 @@ final class Parameter: @unchecked Sendable {
     /// written to memory nor read back. Bit-identical to the product into a full gradient followed
     /// by ``adamStep`` (a column block of a product is computed exactly as in the whole product).
     /// With `clearing`, each block of G is zeroed once used (it is dead by then), which spares the
-    /// next forward product's zeroing pass.
+    /// next forward product's zeroing pass. With `da`, the backpropagated product da = G·Wᵀ (n × rows,
+    /// with the weights before the step) is formed in the same pass, block by block while each block
+    /// of G is in cache (``aek_outer_product_adam_da``): the same bits as ``backpropProduct(g:n:ldg:da:scratch:threads:)``
+    /// with the same scratch and threads, which the unfused path uses.
     func fusedProductAdam(a: UnsafePointer<Float>, n: Int, g: UnsafeMutablePointer<Float>, ldg: Int,
-                          scratch: FloatBuffer, cfg: aek_adam, threads: Int, clearing: Bool) throws {
+                          da: UnsafeMutablePointer<Float>? = nil, scratch: FloatBuffer, cfg: aek_adam, threads: Int,
+                          clearing: Bool) throws {
         guard let m, let v else { throw AERecError.invalidArgument("\(name): no optimiser state") }
         var c = cfg
         if !decays { c.weight_decay = 0 }
         if ownGEMMThreads {
             // per thread: its own columns, scratch slice and single-threaded products, no barrier
-            try check(aek_outer_product_adam(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), g, Int64(ldg), value.p, m.p,
-                                             v.p, Int64(cols), scratch.p, Int64(scratch.count), c, clearing ? 1 : 0,
-                                             Int32(threads)), "\(name) gradient + adam")
+            try check(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), a, Int64(rows), g, Int64(ldg),
+                                                value.p, m.p, v.p, Int64(cols), da, Int64(rows), scratch.p,
+                                                Int64(scratch.count), c, 1, clearing ? 1 : 0, Int32(threads)),
+                      "\(name) gradient + adam")
             return
+        }
+        if let da {
+            try check(aek_sgemm(0, 1, Int64(n), Int64(rows), Int64(cols), 1, g, Int64(ldg), value.p, Int64(cols), 0, da,
+                                Int64(rows)), "\(name) backprop")
         }
         let width = max(1, min(cols, scratch.count / max(rows, 1)))
         var c0 = 0
@@ -132,6 +141,29 @@ final class Parameter: @unchecked Sendable {
             }
             c0 += w
         }
+    }
+
+    /// da = G·Wᵀ (G: n × cols at `g`, da: n × rows) summed over the column blocks that
+    /// ``fusedProductAdam(a:n:g:ldg:da:scratch:cfg:threads:clearing:)`` uses for this scratch and thread
+    /// count, so that the unfused path gives the fused path's bits.
+    func backpropProduct(g: UnsafeMutablePointer<Float>, n: Int, ldg: Int, da: UnsafeMutablePointer<Float>,
+                         scratch: FloatBuffer, threads: Int) throws {
+        if ownGEMMThreads {
+            try check(aek_outer_product_adam_da(Int64(rows), Int64(cols), Int64(n), nil, Int64(rows), g, Int64(ldg),
+                                                value.p, nil, nil, Int64(cols), da, Int64(rows), scratch.p,
+                                                Int64(scratch.count), aek_adam(), 0, 0, Int32(threads)),
+                      "\(name) backprop")
+        } else {
+            try check(aek_sgemm(0, 1, Int64(n), Int64(rows), Int64(cols), 1, g, Int64(ldg), value.p, Int64(cols), 0, da,
+                                Int64(rows)), "\(name) backprop")
+        }
+    }
+
+    /// Scratch floats for the fused output-layer update of this parameter with batches of `batch`
+    /// rows on `threads` threads: a cache-sized gradient block per thread (``decoderBlockFloats`` in
+    /// all) plus the backpropagated product's partial sums of threads 2, 3, ….
+    static func fusedScratchFloats(rows: Int, cols: Int, batch: Int, threads: Int) -> Int {
+        min(rows * cols, max(rows, decoderBlockFloats)) + max(0, threads - 1) * batch * rows
     }
 
     /// Frees the optimiser state (keeps the value).
