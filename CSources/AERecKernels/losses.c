@@ -125,6 +125,7 @@ typedef struct {
     const float *bias; /* multinomial only */
     float scale;
     int write_grad;
+    double *colsum;    /* multinomial only: per-part column sums of the gradient (parts x n_cols), or NULL */
     double partial[256];
 } mnll_ctx;
 
@@ -179,12 +180,32 @@ AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *res
     return loss;
 }
 
+/* Column sums over row parts: part p adds its rows in row order into acc_p (float64, from 0), and
+ * the column's sum is acc_0 + acc_1 + ... in part order, rounded once. The fused likelihood and the
+ * separate aek_column_sums_row_parts share these two helpers, hence their bits. */
+AEK_CLONES static void colsum_add_row(double *restrict acc, const float *restrict g, int64_t n) {
+    for (int64_t j = 0; j < n; j++) acc[j] += (double)g[j];
+}
+
+static void colsum_combine(const double *acc, int parts, int64_t n, float *out) {
+    for (int64_t j = 0; j < n; j++) {
+        double s = acc[j];
+        for (int p = 1; p < parts; p++) s += acc[(int64_t)p * n + j];
+        out[j] = (float)s;
+    }
+}
+
 static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
     mnll_ctx *c = (mnll_ctx *)vctx;
     double s = 0.0;
-    for (int64_t r = r0; r < r1; r++)
+    double *acc = c->colsum ? c->colsum + (int64_t)part * c->x.n_cols : NULL;
+    if (acc)
+        for (int64_t j = 0; j < c->x.n_cols; j++) acc[j] = 0.0;
+    for (int64_t r = r0; r < r1; r++) {
         s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
                       c->x.indptr[r + 1], c->scale, c->write_grad);
+        if (acc) colsum_add_row(acc, c->Z + r * c->ldz, c->x.n_cols);
+    }
     c->partial[part] = s;
 }
 
@@ -206,11 +227,76 @@ int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias
     c.bias = bias;
     c.scale = scale;
     c.write_grad = write_grad != 0;
+    c.colsum = NULL;
     int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));
     aek_parallel_for(parts, x.n_rows, mnll_range, &c);
     double total = 0.0;
     for (int p = 0; p < parts; p++) total += c.partial[p];
     *loss += (double)scale * total;
+    return AEK_OK;
+}
+
+int64_t aek_column_sums_scratch_doubles(int64_t rows, int64_t cols, int n_threads) {
+    if (rows < 0 || cols < 0) return -1;
+    return (int64_t)aek_parallel_parts(n_threads, rows, min_rows_per_part(cols)) * cols;
+}
+
+int aek_multinomial_nll_grad_colsum(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, double *loss,
+                                    float *col_sums, double *scratch, int64_t scratch_doubles, int n_threads) {
+    AEK_CHECK(loss != NULL);
+    AEK_CHECK(csr_ok(&x, 1));
+    AEK_CHECK(block_ok(x.n_rows, x.n_cols, Z, ldz));
+    if (x.n_cols == 0) return AEK_OK;
+    AEK_CHECK(col_sums != NULL);
+    if (x.n_rows == 0) {
+        for (int64_t j = 0; j < x.n_cols; j++) col_sums[j] = 0.0f;
+        return AEK_OK;
+    }
+    int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));
+    AEK_CHECK(scratch != NULL && scratch_doubles >= (int64_t)parts * x.n_cols);
+    mnll_ctx c;
+    c.x = x;
+    c.Z = Z;
+    c.ldz = ldz;
+    c.bias = bias;
+    c.scale = scale;
+    c.write_grad = 1;
+    c.colsum = scratch;
+    aek_parallel_for(parts, x.n_rows, mnll_range, &c);
+    double total = 0.0;
+    for (int p = 0; p < parts; p++) total += c.partial[p];
+    *loss += (double)scale * total;
+    colsum_combine(scratch, parts, x.n_cols, col_sums);
+    return AEK_OK;
+}
+
+typedef struct {
+    const float *G;
+    int64_t ldg, cols;
+    double *acc;
+} colsum_ctx;
+
+static void colsum_range(void *vctx, int64_t r0, int64_t r1, int part) {
+    const colsum_ctx *c = (const colsum_ctx *)vctx;
+    double *acc = c->acc + (int64_t)part * c->cols;
+    for (int64_t j = 0; j < c->cols; j++) acc[j] = 0.0;
+    for (int64_t r = r0; r < r1; r++) colsum_add_row(acc, c->G + r * c->ldg, c->cols);
+}
+
+int aek_column_sums_row_parts(int64_t rows, int64_t cols, const float *G, int64_t ldg, float *out, double *scratch,
+                              int64_t scratch_doubles, int n_threads) {
+    AEK_CHECK(block_ok(rows, cols, G, ldg));
+    if (cols == 0) return AEK_OK;
+    AEK_CHECK(out != NULL);
+    if (rows == 0) {
+        for (int64_t j = 0; j < cols; j++) out[j] = 0.0f;
+        return AEK_OK;
+    }
+    int parts = aek_parallel_parts(n_threads, rows, min_rows_per_part(cols));
+    AEK_CHECK(scratch != NULL && scratch_doubles >= (int64_t)parts * cols);
+    colsum_ctx c = {G, ldg, cols, scratch};
+    aek_parallel_for(parts, rows, colsum_range, &c);
+    colsum_combine(scratch, parts, cols, out);
     return AEK_OK;
 }
 

@@ -266,6 +266,62 @@ struct LossMultinomialTests {
         #expect(st3 == ok && loss == plain && bits(Z) == bits(plainZ))
     }
 
+    @Test("the output bias's gradient summed inside the likelihood pass: the separate column sums' bits, a float64 reference's values",
+          arguments: [1, 2, 3])
+    func fusedColumnSums(threads: Int) {
+        var rng = LossRNG(29)
+        // wide enough rows that every thread gets rows (parts = threads)
+        let rows = 11, cols = 33_000, ld = 33_005
+        let x = Block.random(rows: rows, cols: cols, maxPerRow: 30, explicit: true, duplicates: true, offset: 2, rng: &rng)
+        let Z0 = logits(rows: rows, cols: cols, ld: ld, scale: 5, rng: &rng)
+        let bias = (0..<cols).map { _ in rng.sym() * 2 }
+        let need = aek_column_sums_scratch_doubles(Int64(rows), Int64(cols), Int32(threads))
+        #expect(need == Int64(threads * cols))
+        var Z = Z0, loss = 0.0
+        var sums = [Float](repeating: .nan, count: cols)
+        var scratch = [Double](repeating: .nan, count: Int(need))
+        let st = x.with { c in
+            aek_multinomial_nll_grad_colsum(c, &Z, Int64(ld), bias, 0.25, &loss, &sums, &scratch, need, Int32(threads))
+        }
+        #expect(st == ok)
+        // the gradient and the loss: aek_multinomial_nll_bias's bits
+        var Zb = Z0, lossB = 0.0
+        let stB = x.with { c in aek_multinomial_nll_bias(c, &Zb, Int64(ld), bias, 0.25, 1, &lossB, Int32(threads)) }
+        #expect(stB == ok && loss == lossB && bits(Z) == bits(Zb))
+        // the separate column sums of that gradient: the same bits
+        var sums2 = [Float](repeating: .nan, count: cols)
+        var scratch2 = [Double](repeating: .nan, count: Int(need))
+        #expect(aek_column_sums_row_parts(Int64(rows), Int64(cols), Zb, Int64(ld), &sums2, &scratch2, need,
+                                          Int32(threads)) == ok)
+        #expect(bits(sums) == bits(sums2))
+        // the values: a float64 reference
+        var worst = 0.0
+        for j in 0..<cols {
+            var ref = 0.0, mag = 0.0
+            for r in 0..<rows { ref += Double(Zb[r * ld + j]); mag += abs(Double(Zb[r * ld + j])) }
+            worst = max(worst, abs(Double(sums[j]) - ref) / max(mag, 1e-30))
+        }
+        #expect(worst <= 1e-7, "relative error \(worst)")
+        // one thread: the row-order float64 sums of aek_activation_backward's bias gradient
+        if threads == 1 {
+            var b = [Float](repeating: 0, count: cols)
+            var G = Zb
+            #expect(aek_activation_backward(Int64(rows), Int64(cols), aek_activation_default(AEK_ACT_IDENTITY), G, Int64(ld),
+                                            nil, 0, &G, Int64(ld), &b, 1) == ok)
+            #expect(bits(b) == bits(sums))
+        }
+        // refused: a scratch one double short, no output; no rows: zero sums
+        var Z3 = Z0, l3 = 0.0
+        #expect(x.with { c in
+            aek_multinomial_nll_grad_colsum(c, &Z3, Int64(ld), bias, 0.25, &l3, &sums, &scratch, need - 1, Int32(threads))
+        } == Int32(AEK_ERR_ARG))
+        #expect(bits(Z3) == bits(Z0), "nothing written on error")
+        #expect(aek_column_sums_row_parts(Int64(rows), Int64(cols), Zb, Int64(ld), nil, &scratch2, need, Int32(threads))
+                == Int32(AEK_ERR_ARG))
+        #expect(aek_column_sums_row_parts(0, Int64(cols), Zb, Int64(ld), &sums2, nil, 0, Int32(threads)) == ok)
+        #expect(sums2.allSatisfy { $0 == 0 })
+    }
+
     @Test func duplicatesActAsSummedCounts() {
         let x = Block(nRows: 1, nCols: 6, indptr: [0, 3], indices: [4, 1, 4], values: [2, 1, 3])
         let merged = Block(nRows: 1, nCols: 6, indptr: [0, 2], indices: [1, 4], values: [1, 5])

@@ -174,6 +174,20 @@ int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write
  * to adding the bias in a separate pass first, without that pass over the rows x n_cols block. */
 int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, int write_grad,
                              double *loss, int n_threads);
+/* aek_multinomial_nll_bias with write_grad = 1 and the gradient's column sums (the output bias's
+ * gradient) formed in the same pass while each row is in cache: col_sums[j] = sum_r G[r,j]. The rows
+ * are split into the same parts as the likelihood's (n_threads); each part sums its rows in row order
+ * in float64 into its own scratch row, and the parts are added in part order, rounded once, exactly
+ * as aek_column_sums_row_parts does on the finished gradient (the same bits). scratch:
+ * aek_column_sums_scratch_doubles(x.n_rows, x.n_cols, n_threads) doubles. */
+int aek_multinomial_nll_grad_colsum(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, double *loss,
+                                    float *col_sums, double *scratch, int64_t scratch_doubles, int n_threads);
+/* out[j] = sum_r G[r,j] over rows x cols (leading dimension ldg), with the row parts and float64
+ * sums of aek_multinomial_nll_grad_colsum. */
+int aek_column_sums_row_parts(int64_t rows, int64_t cols, const float *G, int64_t ldg, float *out, double *scratch,
+                              int64_t scratch_doubles, int n_threads);
+/* Doubles of scratch the two functions above need (-1 for negative sizes). */
+int64_t aek_column_sums_scratch_doubles(int64_t rows, int64_t cols, int n_threads);
 
 /* Sigmoid cross-entropy over every entry of Z (rows x x.n_cols); targets y[r,i] = stored value
  * (or 1 for implicit), 0 where absent.

@@ -99,6 +99,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         let z1: FloatBuffer, a1: FloatBuffer, da1: FloatBuffer, logits: FloatBuffer
         /// One column block of the decoder's weight gradient (fused update).
         let decoderBlock: FloatBuffer
+        /// Per-thread float64 column sums of the output gradient (the output bias's gradient).
+        let biasSums: DoubleBuffer
         /// Rows of `logits` that may hold non-zeros (see MultVAE's workspace).
         var logitsDirtyRows = 0
         let transpose: TransposeScratch
@@ -114,6 +116,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             decoderBlock = FloatBuffer(Parameter.fusedScratchFloats(rows: d, cols: i, batch: b, threads: options.threads),
                                        zeroed: false)
             // the largest batch: the batchSize longest rows
+            biasSums = DoubleBuffer(Int(aek_column_sums_scratch_doubles(Int64(b), Int64(i), Int32(options.threads))))
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options
@@ -162,7 +165,7 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         guard let ws else { throw AERecError.invalidArgument("trainBatch outside training") }
         let t = Int32(ws.options.threads)
         let B = rows.count, d = configuration.latentDimension, I = itemCount
-        let act = configuration.latentActivation.kernel, identity = aek_activation_default(AEK_ACT_IDENTITY)
+        let act = configuration.latentActivation.kernel
         ws.batch.load(ws.train, rows: rows)
         try ws.batch.normalizeInput(binary: true)
         try ws.batch.dropoutInput(configuration.dropout, seed: ws.options.seed, stream: UInt64(epoch))
@@ -175,19 +178,12 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(gemm(t, 0, 0, Int64(B), Int64(I), Int64(d), 1, ws.a1.p, Int64(d), W2.value.p, Int64(I),
                             ws.logitsDirtyRows == 0 ? 1 : 0, ws.logits.p, Int64(I)), "decoder")
         ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
-        if !fusedUpdate {
-            try check(aek_bias_activation_forward(Int64(B), Int64(I), b2.value.p, identity, ws.logits.p, Int64(I),
-                                                  ws.logits.p, Int64(I), t), "decoder bias")
-        }
-        // multinomial log-likelihood (fused: with the output bias added inside, the same bits); the
-        // logits become dL/dlogits (mean over the batch)
-        var nll = 0.0
-        try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, Int64(I), fusedUpdate ? b2.value.p : nil,
-                                           1 / Float(B), 1, &nll, t), "multinomial likelihood")
+        // multinomial log-likelihood, the output bias and its gradient (fused: in one pass, the same
+        // bits); the logits become dL/dlogits (mean over the batch)
+        let nll = try multinomialLikelihood(targets: ws.batch.patternView, logits: ws.logits.p, rows: B, items: I,
+                                            bias: b2, scale: 1 / Float(B), fused: fusedUpdate, sums: ws.biasSums,
+                                            threads: t)
         // backward
-        b2.grad!.zero()
-        try check(aek_activation_backward(Int64(B), Int64(I), identity, ws.logits.p, Int64(I), nil, 0, ws.logits.p,
-                                          Int64(I), b2.grad!.p, t), "decoder bias gradient")
         if fusedUpdate {
             // the weight gradient, Adam and the backpropagated product, column block by column block
             try W2.fusedProductAdam(a: ws.a1.p, n: B, g: ws.logits.p, ldg: I, da: ws.da1.p, scratch: ws.decoderBlock,

@@ -129,6 +129,8 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         let z1, a1, da1, q, dq, eps, z, dz, z2, a2, da2, logits: FloatBuffer
         /// One column block of the output layer's weight gradient (fused update).
         let decoderBlock: FloatBuffer
+        /// Per-thread float64 column sums of the output gradient (the output bias's gradient).
+        let biasSums: DoubleBuffer
         /// Rows of `logits` from 0 that may hold non-zeros; 0 when the whole buffer is zero (a fused
         /// update clears the rows it used), and the next forward product then accumulates onto it
         /// (beta = 1, the same bits as beta = 0) instead of zeroing it first.
@@ -148,6 +150,7 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
             logits = FloatBuffer(b * i)
             decoderBlock = FloatBuffer(Parameter.fusedScratchFloats(rows: h, cols: i, batch: b, threads: options.threads),
                                        zeroed: false)
+            biasSums = DoubleBuffer(Int(aek_column_sums_scratch_doubles(Int64(b), Int64(i), Int32(options.threads))))
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options
@@ -226,26 +229,20 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         try check(gemm(t, 0, 0, B64, h64, d64, 1, ws.z.p, d64, Wp1.value.p, h64, 0, ws.z2.p, h64), "decoder")
         try check(aek_bias_activation_forward(B64, h64, bp1.value.p, g, ws.z2.p, h64, ws.a2.p, h64, t),
                   "decoder activation")
-        // the logits: onto the zeros a fused update left (the same bits as beta = 0), the output bias
-        // added inside the likelihood kernel (the same bits as a separate pass)
+        // the logits: onto the zeros a fused update left (the same bits as beta = 0)
         try check(gemm(t, 0, 0, B64, I64, h64, 1, ws.a2.p, h64, Wp2.value.p, I64, ws.logitsDirtyRows == 0 ? 1 : 0,
                             ws.logits.p, I64), "decoder out")
         ws.logitsDirtyRows = max(ws.logitsDirtyRows, B)
-        if !fusedUpdate {
-            try check(aek_bias_activation_forward(B64, I64, bp2.value.p, identity, ws.logits.p, I64, ws.logits.p, I64,
-                                                  t), "decoder bias")
-        }
-        var nll = 0.0, kl = 0.0
-        try check(aek_multinomial_nll_bias(ws.batch.patternView, ws.logits.p, I64, fusedUpdate ? bp2.value.p : nil,
-                                           1 / Float(B), 1, &nll, t), "likelihood")
+        // the likelihood, the output bias and its gradient (fused: in one pass, the same bits)
+        let nll = try multinomialLikelihood(targets: ws.batch.patternView, logits: ws.logits.p, rows: B, items: I,
+                                            bias: bp2, scale: 1 / Float(B), fused: fusedUpdate, sums: ws.biasSums,
+                                            threads: t)
+        var kl = 0.0
         // KL term: gradients go straight into dq = [dμ | dlog σ²]
         ws.dq.zero()
         try check(aek_gaussian_kl(B64, d64, ws.q.p, d2, ws.q.p + d, d2, beta / Float(B), ws.dq.p, d2, ws.dq.p + d, d2,
                                   &kl), "KL")
         // backward through the decoder
-        bp2.grad!.zero()
-        try check(aek_activation_backward(B64, I64, identity, ws.logits.p, I64, nil, 0, ws.logits.p, I64,
-                                          bp2.grad!.p, t), "decoder bias gradient")
         if fusedUpdate {
             // the weight gradient, Adam and dA2, column block by column block
             try Wp2.fusedProductAdam(a: ws.a2.p, n: B, g: ws.logits.p, ldg: I, da: ws.da2.p, scratch: ws.decoderBlock,

@@ -33,6 +33,20 @@ final class FloatBuffer: @unchecked Sendable {
     var bytes: Int { count * MemoryLayout<Float>.stride }
 }
 
+/// A fixed-size float64 buffer with a stable address (kernel scratch for float64 sums).
+final class DoubleBuffer: @unchecked Sendable {
+    let count: Int
+    let p: UnsafeMutablePointer<Double>
+
+    init(_ count: Int) {
+        self.count = count
+        p = .allocate(capacity: max(count, 1))
+        p.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { p.deallocate() }
+}
+
 /// A growable scratch array with a stable base address between growths (batch CSR buffers).
 struct Scratch<T> {
     private(set) var storage: UnsafeMutablePointer<T>

@@ -34,6 +34,29 @@ func gemm(_ threads: Int32, _ ta: Int32, _ tb: Int32, _ m: Int64, _ n: Int64, _ 
         : aek_sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 }
 
+/// The multinomial log-likelihood of a batch's `rows` × `items` logits (without the output bias yet)
+/// against `targets`, scaled by `scale`: the logits become dL/dlogits and `bias`'s gradient their
+/// column sums. `fused`: one pass (the bias added and the column sums formed inside the likelihood
+/// kernel, ``aek_multinomial_nll_grad_colsum``); otherwise three (bias, likelihood, column sums), with
+/// the same bits. `sums`: ``aek_column_sums_scratch_doubles`` doubles for this batch and thread count.
+func multinomialLikelihood(targets: aek_csr, logits: UnsafeMutablePointer<Float>, rows: Int, items: Int,
+                           bias: Parameter, scale: Float, fused: Bool, sums: DoubleBuffer, threads: Int32) throws -> Double {
+    guard let grad = bias.grad else { throw AERecError.invalidArgument("\(bias.name): no gradient buffer") }
+    var nll = 0.0
+    let r = Int64(rows), i = Int64(items)
+    if fused {
+        try check(aek_multinomial_nll_grad_colsum(targets, logits, i, bias.value.p, scale, &nll, grad.p, sums.p,
+                                                  Int64(sums.count), threads), "multinomial likelihood")
+    } else {
+        try check(aek_bias_activation_forward(r, i, bias.value.p, aek_activation_default(AEK_ACT_IDENTITY), logits, i,
+                                              logits, i, threads), "output bias")
+        try check(aek_multinomial_nll_bias(targets, logits, i, nil, scale, 1, &nll, threads), "multinomial likelihood")
+        try check(aek_column_sums_row_parts(r, i, logits, i, grad.p, sums.p, Int64(sums.count), threads),
+                  "output bias gradient")
+    }
+    return nll
+}
+
 /// A trainable rows × cols float32 tensor with its gradient and Adam moments.
 final class Parameter: @unchecked Sendable {
     let name: String
