@@ -316,41 +316,42 @@ def section_python(q: bool, th: int) -> dict:
     return res
 
 
+def switch_ab(model: str, var: str, on: str, off: str, users: int, rounds: int, th: int) -> dict:
+    """A diagnostic switch of the library (an environment variable it reads at every batch) on and off:
+    per-batch time interleaved epoch by epoch in one process (perf_tasks env-ab), then one short
+    run per setting in its own process for the bits (equal losses) and the peak memory."""
+    ab = task("env-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), "--ab", f"{var}={on},{off}",
+              threads=th)
+    a, b = ab["per_batch_seconds"]["on"], ab["per_batch_seconds"]["off"]
+    runs = [task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
+                 env_extra={var: v}) for v in (on, off)]
+    return {"on_per_batch": stat(a), "off_per_batch": stat(b), "time_ratio": med(a) / med(b),
+            "identical_losses": runs[0]["losses"] == runs[1]["losses"],
+            "peak_rss_mb": {"on": runs[0]["peak_rss_mb"], "off": runs[1]["peak_rss_mb"]},
+            "sgemm_samples": ab["sgemm_gflops"]}
+
+
 def section_techniques(q: bool, th: int) -> dict:
     """What individual techniques gain, each against its own switch in the same run."""
     out: dict = {}
     users = 1000 if q else 2000
     rounds = 2 if q else 3
     for model in ("mult-vae", "mult-dae"):
-        # fused output layer (bias inside the likelihood kernel, logits onto zeros, gradient + Adam
-        # block by block) vs the unfused path: time interleaved in one process, bits and memory apart
-        ab = task("env-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), "--ab", "AEREC_FUSION=1,0",
-                  threads=th)
-        f, u = ab["per_batch_seconds"]["on"], ab["per_batch_seconds"]["off"]
-        runs = {k: task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
-                        env_extra={"AEREC_FUSION": v}) for k, v in (("fused", "1"), ("unfused", "0"))}
-        out[f"fusion_{model}"] = {
-            "fused_per_batch": stat(f), "unfused_per_batch": stat(u), "time_ratio": med(f) / med(u),
-            "identical_losses": runs["fused"]["losses"] == runs["unfused"]["losses"],
-            "peak_rss_mb": {k: r["peak_rss_mb"] for k, r in runs.items()}, "sgemm_samples": ab["sgemm_gflops"]}
-        x = out[f"fusion_{model}"]
-        log(f"  {model} fusion: {med(f):.3f} vs {med(u):.3f} s/batch ({x['time_ratio']:.3f}x), peak RSS "
-            f"{x['peak_rss_mb']['fused']:.0f} vs {x['peak_rss_mb']['unfused']:.0f} MiB, same bits: {x['identical_losses']}")
-    # the dense products on AERec's own threads (each a single-threaded OpenBLAS call on a slice, the
-    # output layer's gradient + Adam per thread) vs OpenBLAS's thread pool, interleaved in one process
-    for model in ("mult-vae", "mult-dae"):
-        ab = task("env-ab", "--model", model, "--users", str(users), "--repeat", str(rounds), "--ab",
-                  "AEREC_GEMM_THREADS=own,openblas", threads=th)
-        o, b_ = ab["per_batch_seconds"]["on"], ab["per_batch_seconds"]["off"]
-        runs = {k: task("aerec-epoch", "--model", model, "--users", "1000", "--epochs", "2", threads=th,
-                        env_extra={"AEREC_GEMM_THREADS": v}) for k, v in (("own", "own"), ("openblas", "openblas"))}
-        out[f"gemm_threads_{model}"] = {"own_per_batch": stat(o), "openblas_per_batch": stat(b_),
-                                        "time_ratio": med(o) / med(b_),
-                                        "identical_losses": runs["own"]["losses"] == runs["openblas"]["losses"],
-                                        "sgemm_samples": ab["sgemm_gflops"]}
-        x = out[f"gemm_threads_{model}"]
-        log(f"  {model} products on AERec's threads: {med(o):.3f} vs OpenBLAS's {med(b_):.3f} s/batch "
-            f"({x['time_ratio']:.3f}x), same bits: {x['identical_losses']}")
+        # the fused output layer vs the unfused path (AEREC_FUSION), and the dense products on AERec's
+        # own threads vs OpenBLAS's pool (AEREC_GEMM_THREADS)
+        for key, var, on, off, what in (("fusion", "AEREC_FUSION", "1", "0", "fusion"),
+                                        ("gemm_threads", "AEREC_GEMM_THREADS", "own", "openblas",
+                                         "products on AERec's threads vs OpenBLAS's pool")):
+            x = out[f"{key}_{model}"] = switch_ab(model, var, on, off, users, rounds, th)
+            log(f"  {model} {what}: {x['on_per_batch']['median']:.3f} vs {x['off_per_batch']['median']:.3f} s/batch "
+                f"({x['time_ratio']:.3f}x), peak RSS {x['peak_rss_mb']['on']:.0f} vs {x['peak_rss_mb']['off']:.0f} "
+                f"MiB, same bits: {x['identical_losses']}")
+        # the output layer's step kernel by kernel, and its two in-pass fusions against their separate form
+        o = out[f"output_layer_{model}"] = task("output-layer", "--model", model, "--repeat", "6" if q else "16",
+                                                threads=th)
+        log(f"  {model} output layer: bias gradient inside the likelihood x{o['bias_gradient_fused_ratio']:.3f}, "
+            f"backprop product inside gradient + Adam x{o['backprop_fused_ratio']:.3f}; step "
+            f"{1e3 * o['step_fused_seconds']:.0f} ms vs {1e3 * o['ideal_step_seconds']:.0f} ms at the SGEMM rate")
     # threads: 1 vs 2 for the kernels and OpenBLAS together
     per = {}
     for t in (2, 1, 2, 1):
@@ -531,18 +532,28 @@ def report(r: dict) -> str:
         for model in ("mult-vae", "mult-dae"):
             x = t.get(f"fusion_{model}")
             if x:
-                L.append(f"| {model}: fused output layer (bias in the likelihood kernel, logits onto zeros, gradient "
-                         f"+ Adam in 2.4 MB blocks) | {spread(x['fused_per_batch'])} s/batch, peak RSS "
-                         f"{x['peak_rss_mb']['fused']:.0f} MiB | {spread(x['unfused_per_batch'])} s/batch, "
-                         f"{x['peak_rss_mb']['unfused']:.0f} MiB | time ×{x['time_ratio']:.3f}, memory "
-                         f"{x['peak_rss_mb']['fused'] - x['peak_rss_mb']['unfused']:+.0f} MiB, bit-identical: "
-                         f"{x['identical_losses']} |")
+                L.append(f"| {model}: fused output layer (bias and its gradient in the likelihood kernel, logits "
+                         f"onto zeros, gradient + Adam + backprop product in 2.4 MB blocks) | "
+                         f"{spread(x['on_per_batch'])} s/batch, peak RSS {x['peak_rss_mb']['on']:.0f} MiB | "
+                         f"{spread(x['off_per_batch'])} s/batch, {x['peak_rss_mb']['off']:.0f} MiB | time "
+                         f"×{x['time_ratio']:.3f}, memory {x['peak_rss_mb']['on'] - x['peak_rss_mb']['off']:+.0f} MiB, "
+                         f"bit-identical: {x['identical_losses']} |")
+            o = t.get(f"output_layer_{model}")
+            if o:
+                b = o["best_seconds"]
+                L.append(f"| {model}: output bias gradient summed inside the likelihood pass (best of "
+                         f"{o.get('repeat', '')} batches) | {1e3 * b['likelihood_with_bias_gradient']:.1f} ms | "
+                         f"{1e3 * (b['likelihood'] + b['bias_gradient']):.1f} ms | ×{o['bias_gradient_fused_ratio']:.3f} |")
+                L.append(f"| {model}: backpropagated product inside the weight-gradient + Adam pass | "
+                         f"{1e3 * b['weight_gradient_adam_backprop']:.1f} ms | "
+                         f"{1e3 * (b['backprop_product'] + b['weight_gradient_adam']):.1f} ms | "
+                         f"×{o['backprop_fused_ratio']:.3f} |")
         for model in ("mult-vae", "mult-dae"):
             x = t.get(f"gemm_threads_{model}")
             if x:
                 L.append(f"| {model}: dense products on AERec's threads (a single-threaded OpenBLAS call per thread "
                          f"on a slice; output-layer gradient + Adam per thread, no barrier) vs OpenBLAS's pool | "
-                         f"{spread(x['own_per_batch'])} s/batch | {spread(x['openblas_per_batch'])} s/batch | "
+                         f"{spread(x['on_per_batch'])} s/batch | {spread(x['off_per_batch'])} s/batch | "
                          f"time ×{x['time_ratio']:.3f}, bit-identical: {x['identical_losses']} |")
         th_ = t["threads"]
         L.append(f"| 2 threads (kernels and OpenBLAS) vs 1, Mult-VAE | {spread(th_['per_batch_2'])} s/batch | "
@@ -552,6 +563,23 @@ def report(r: dict) -> str:
                  f"vs dense | {1e3 * a_['lazy']['median']:.1f} ms/batch | {1e3 * a_['dense']['median']:.0f} ms/batch "
                  f"({a_['dense_gbs']['median']:.1f} GB/s) | ×{a_['lazy_speedup']:.0f} faster |")
         L.append("")
+        rows_ = [(m, t[f"output_layer_{m}"]) for m in ("mult-dae", "mult-vae") if f"output_layer_{m}" in t]
+        if rows_:
+            L += ["### The output layer's training step, kernel by kernel", "",
+                  "One step on real gowalla batches (500 users × 40,981 items), best of the repeated steps, "
+                  "through the C kernels as the models call them (`bench/perf_tasks.py output-layer`). *Ideal*: the "
+                  "step's three products (2 · 500 · hidden · 40,981 FLOPs each) at the SGEMM rate measured around "
+                  "it; the step's share of that ideal is the decoder efficiency the output layer alone allows.", "",
+                  "| model | logits product | likelihood + bias gradient | weight gradient + Adam + backprop product | "
+                  "step | ideal | ideal / step | SGEMM GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
+            for m, o in rows_:
+                b = o["best_seconds"]
+                L.append(f"| {m} (hidden {o['hidden']}) | {1e3 * b['logits']:.1f} ms "
+                         f"({o['product_gflops']['logits']:.0f} GFLOP/s) | {1e3 * b['likelihood_with_bias_gradient']:.1f} ms | "
+                         f"{1e3 * b['weight_gradient_adam_backprop']:.1f} ms | {1e3 * o['step_fused_seconds']:.1f} ms | "
+                         f"{1e3 * o['ideal_step_seconds']:.1f} ms | {o['ideal_step_seconds'] / o['step_fused_seconds']:.2f} | "
+                         f"{o['sgemm_gflops'][0]:.0f}, {o['sgemm_gflops'][1]:.0f} |")
+            L.append("")
     L.append(f"Suite time: {r['seconds'] / 60:.1f} min.")
     return "\n".join(L) + "\n"
 
