@@ -97,7 +97,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
     private final class Workspace {
         var batch: SparseBatch
         let z1: FloatBuffer, a1: FloatBuffer, da1: FloatBuffer, logits: FloatBuffer
-        /// One column block of the decoder's weight gradient (fused update).
+        /// The decoder's weight-gradient column blocks of the fused update, one per thread, after the
+        /// backpropagated product's partial sums of threads 2, 3, … (``Parameter/fusedScratchFloats``).
         let decoderBlock: FloatBuffer
         /// Per-thread float64 column sums of the output gradient (the output bias's gradient).
         let biasSums: DoubleBuffer
@@ -115,8 +116,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
             z1 = FloatBuffer(b * d); a1 = FloatBuffer(b * d); da1 = FloatBuffer(b * d); logits = FloatBuffer(b * i)
             decoderBlock = FloatBuffer(Parameter.fusedScratchFloats(rows: d, cols: i, batch: b, threads: options.threads),
                                        zeroed: false)
-            // the largest batch: the batchSize longest rows
             biasSums = DoubleBuffer(Int(aek_column_sums_scratch_doubles(Int64(b), Int64(i), Int32(options.threads))))
+            // the largest batch: the batchSize longest rows
             transpose = TransposeScratch(train, batchSize: b, columns: i)
             self.train = train
             self.options = options

@@ -127,7 +127,8 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
     private final class Workspace {
         var batch: SparseBatch
         let z1, a1, da1, q, dq, eps, z, dz, z2, a2, da2, logits: FloatBuffer
-        /// One column block of the output layer's weight gradient (fused update).
+        /// The output layer's weight-gradient column blocks of the fused update, one per thread, after the
+        /// backpropagated product's partial sums of threads 2, 3, … (``Parameter/fusedScratchFloats``).
         let decoderBlock: FloatBuffer
         /// Per-thread float64 column sums of the output gradient (the output bias's gradient).
         let biasSums: DoubleBuffer

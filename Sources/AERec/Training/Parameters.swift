@@ -182,8 +182,8 @@ final class Parameter: @unchecked Sendable {
         }
     }
 
-    /// Scratch floats for the fused output-layer update of this parameter with batches of `batch`
-    /// rows on `threads` threads: a cache-sized gradient block per thread (``decoderBlockFloats`` in
+    /// Scratch floats for the fused output-layer update of a `rows` × `cols` parameter with batches
+    /// of `batch` rows on `threads` threads: a cache-sized gradient block per thread (``decoderBlockFloats`` in
     /// all) plus the backpropagated product's partial sums of threads 2, 3, ….
     static func fusedScratchFloats(rows: Int, cols: Int, batch: Int, threads: Int) -> Int {
         min(rows * cols, max(rows, decoderBlockFloats)) + max(0, threads - 1) * batch * rows
