@@ -152,6 +152,16 @@ struct ReliabilityTests {
         #expect(try model.modelState().parameterCount * 4 == dae.weights)
         let training = MultDAE.memoryEstimate(itemCount: 1000, configuration: .init(latentDimension: 100), batchSize: 50)
         #expect(training.optimizer == 3 * training.weights && training.workspace >= 4 * 50 * 1000)
+        // more threads: the backprop product's partial sums (batch × width each) and the bias
+        // gradient's float64 column sums (items each) of every thread beyond the first
+        let four = MultDAE.memoryEstimate(itemCount: 1000, configuration: .init(latentDimension: 100), batchSize: 50,
+                                          threads: 4)
+        #expect(four.workspace - training.workspace == 4 * 3 * (50 * 100 + 2 * 1000))
+        #expect(model.trainingMemoryEstimate(batchSize: 50, threads: 4) == four)
+        let vaeTraining = MultVAE.memoryEstimate(itemCount: 300, configuration: .init(hiddenDimension: 40, latentDimension: 10),
+                                                 batchSize: 20, threads: 2)
+        #expect(vaeTraining.workspace - MultVAE.memoryEstimate(itemCount: 300, configuration: .init(hiddenDimension: 40,
+                latentDimension: 10), batchSize: 20).workspace == 4 * (20 * 40 + 2 * 300))
         let vae = try MultVAE(itemCount: 300, configuration: .init(hiddenDimension: 40, latentDimension: 10))
         #expect(try vae.modelState().parameterCount * 4
                 == MultVAE.memoryEstimate(itemCount: 300, configuration: vae.configuration).weights)

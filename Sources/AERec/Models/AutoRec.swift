@@ -227,7 +227,7 @@ public final class AutoRec: Autoencoder, TrainableRecommender, RatingPredictor, 
 
     func parametersChanged() { codesStale = true }
 
-    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+    func trainingMemoryEstimate(batchSize: Int, threads: Int) -> MemoryEstimate {
         Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration, batchSize: batchSize)
     }
 

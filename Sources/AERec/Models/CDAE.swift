@@ -176,7 +176,7 @@ public final class CDAE: Autoencoder, TrainableRecommender, PersistableModel, Gr
         set { ws?.step = newValue }
     }
 
-    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
+    func trainingMemoryEstimate(batchSize: Int, threads: Int) -> MemoryEstimate {
         Self.memoryEstimate(itemCount: itemCount, userCount: userCount, configuration: configuration, batchSize: batchSize)
     }
 

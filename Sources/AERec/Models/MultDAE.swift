@@ -145,8 +145,8 @@ public final class MultDAE: Autoencoder, TrainableRecommender, PersistableModel,
         set { ws?.step = newValue }
     }
 
-    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
-        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize)
+    func trainingMemoryEstimate(batchSize: Int, threads: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize, threads: threads)
     }
 
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }

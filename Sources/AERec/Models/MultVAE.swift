@@ -181,8 +181,8 @@ public final class MultVAE: Autoencoder, TrainableRecommender, PersistableModel,
         set { updateCount = newValue }
     }
 
-    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate {
-        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize)
+    func trainingMemoryEstimate(batchSize: Int, threads: Int) -> MemoryEstimate {
+        Self.memoryEstimate(itemCount: itemCount, configuration: configuration, batchSize: batchSize, threads: threads)
     }
 
     func restore(_ s: [FloatBuffer]) { for (p, v) in zip(parameters, s) { p.value.copy(from: v) } }

@@ -46,29 +46,43 @@ public struct MemoryEstimate: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Floats of the fused multinomial output layer's scratch on top of the logits: the weight-gradient
+/// blocks and the backpropagated product's partial sums (``Parameter/fusedScratchFloats``) and the
+/// per-thread float64 column sums of the bias gradient (2 floats per double).
+func outputLayerScratchFloats(hidden: Int, items: Int, batch: Int, threads: Int) -> Double {
+    let t = Double(max(1, threads)), h = Double(hidden), i = Double(items), b = Double(batch)
+    return min(h * i, max(h, Double(decoderBlockFloats))) + (t - 1) * b * h + 2 * t * i
+}
+
 extension MultDAE {
-    /// Memory for a Mult-DAE on `itemCount` items; with `batchSize`, for training with that batch.
+    /// Memory for a Mult-DAE on `itemCount` items; with `batchSize`, for training with that batch on
+    /// `threads` threads.
     public static func memoryEstimate(itemCount: Int, configuration: MultDAEConfiguration,
-                                      batchSize: Int? = nil) -> MemoryEstimate {
+                                      batchSize: Int? = nil, threads: Int = 1) -> MemoryEstimate {
         let i = Double(itemCount), d = Double(configuration.latentDimension), b = Double(batchSize ?? 0)
+        let scratch = batchSize.map { outputLayerScratchFloats(hidden: configuration.latentDimension, items: itemCount,
+                                                               batch: $0, threads: threads) } ?? 0
         return MemoryEstimate(what: "mult-dae with \(itemCount) items and code width \(configuration.latentDimension)"
                                   + (batchSize.map { ", training with batch \($0)" } ?? ""),
                               weightFloats: 2 * i * d + d + i, training: batchSize != nil,
-                              workspaceFloats: b * (3 * d + i) + 2 * i)
+                              workspaceFloats: b * (3 * d + i) + 2 * i + scratch)
     }
 }
 
 extension MultVAE {
-    /// Memory for a Mult-VAE on `itemCount` items; with `batchSize`, for training with that batch.
+    /// Memory for a Mult-VAE on `itemCount` items; with `batchSize`, for training with that batch on
+    /// `threads` threads.
     public static func memoryEstimate(itemCount: Int, configuration: MultVAEConfiguration,
-                                      batchSize: Int? = nil) -> MemoryEstimate {
+                                      batchSize: Int? = nil, threads: Int = 1) -> MemoryEstimate {
         let i = Double(itemCount), h = Double(configuration.hiddenDimension), d = Double(configuration.latentDimension)
         let b = Double(batchSize ?? 0)
+        let scratch = batchSize.map { outputLayerScratchFloats(hidden: configuration.hiddenDimension, items: itemCount,
+                                                               batch: $0, threads: threads) } ?? 0
         return MemoryEstimate(what: "mult-vae with \(itemCount) items, hidden width \(configuration.hiddenDimension) "
                                   + "and code width \(configuration.latentDimension)"
                                   + (batchSize.map { ", training with batch \($0)" } ?? ""),
                               weightFloats: 2 * i * h + 3 * h * d + 2 * h + 2 * d + i, training: batchSize != nil,
-                              workspaceFloats: b * (6 * h + 7 * d + i) + 2 * i)
+                              workspaceFloats: b * (6 * h + 7 * d + i) + 2 * i + scratch)
     }
 }
 
@@ -140,11 +154,11 @@ extension ModelFactory {
         switch config.model {
         case .multDAE:
             return MultDAE.memoryEstimate(itemCount: itemCount, configuration: try multDAEConfiguration(config),
-                                          batchSize: batch)
+                                          batchSize: batch, threads: config.threads)
         case .multVAE:
             return MultVAE.memoryEstimate(itemCount: itemCount,
                                           configuration: try multVAEConfiguration(config, batchesPerEpoch: 1),
-                                          batchSize: batch)
+                                          batchSize: batch, threads: config.threads)
         case .cdae:
             return CDAE.memoryEstimate(itemCount: itemCount, userCount: userCount,
                                        configuration: try cdaeConfiguration(config), batchSize: batch)

@@ -113,8 +113,9 @@ protocol GradientTrainable: PersistableModel {
     var optimizerStep: Int { get set }
     /// Called after parameters were overwritten (by a checkpoint): drop anything derived from them.
     func parametersChanged()
-    /// Memory needed to train with batches of `batchSize` rows (checked before ``beginTraining``).
-    func trainingMemoryEstimate(batchSize: Int) -> MemoryEstimate
+    /// Memory needed to train with batches of `batchSize` rows on `threads` threads (checked before
+    /// ``beginTraining``).
+    func trainingMemoryEstimate(batchSize: Int, threads: Int) -> MemoryEstimate
 }
 
 extension GradientTrainable {
@@ -146,7 +147,7 @@ enum Trainer {
         // them (the same batches, so the same model), without allocating for rows that do not exist.
         var workspaceOptions = options
         workspaceOptions.batchSize = min(options.batchSize, train.rowCount)
-        try model.trainingMemoryEstimate(batchSize: workspaceOptions.batchSize).require()
+        try model.trainingMemoryEstimate(batchSize: workspaceOptions.batchSize, threads: options.threads).require()
         let resumed = try options.checkpoint.flatMap { c in c.resume ? try TrainingCheckpoint.read(path: c.path) : nil }
         if let resumed { try resumed.check(model, options: options) }
         BLAS.setThreads(options.threads)
