@@ -3,9 +3,10 @@
 /// items, a Mult-VAE with a huge catalogue × batch) fails with
 /// ``AERecError/insufficientMemory(needed:available:what:)`` instead of being killed by the kernel.
 ///
-/// The estimate counts float32 arrays only: the weights; for training also their gradients and
-/// Adam's two moments (3 × the weights) and the per-batch workspace (batch × the widest layers,
-/// batch × items logits, the sparse-transpose scratch). The data matrices are not counted (they
+/// The estimate counts float32 arrays (a float64 scratch as two floats each): the weights; for
+/// training also their gradients and Adam's two moments (3 × the weights) and the per-batch
+/// workspace (batch × the widest layers, batch × items logits, the sparse-transpose scratch, the
+/// output layer's per-thread scratch). The data matrices are not counted (they
 /// exist already when a model is built). It is an upper bound within a few per cent for the
 /// autoencoders; see docs/reliability.md.
 public struct MemoryEstimate: Sendable, Equatable, CustomStringConvertible {
