@@ -38,6 +38,18 @@ K_TOP = 100
 
 
 # ------------------------------------------------------------------------------------------- helpers
+class Adam(C.Structure):
+    """aek_adam (aerec_kernels.h)."""
+    _fields_ = [("lr", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float), ("eps", C.c_float),
+                ("weight_decay", C.c_float), ("decoupled", C.c_int32), ("step", C.c_int64)]
+
+
+class Csr(C.Structure):
+    """aek_csr (aerec_kernels.h)."""
+    _fields_ = [("n_rows", C.c_int64), ("n_cols", C.c_int64), ("indptr", C.c_void_p), ("indices", C.c_void_p),
+                ("values", C.c_void_p)]
+
+
 def aerec_lib() -> C.CDLL:
     lib = C.CDLL(os.environ["AERECLIB_PATH"])
     lib.aek_blas_corename.restype = C.c_char_p
@@ -273,9 +285,6 @@ def task_env_ab(args) -> dict:
 
 def task_adam_kernels(args) -> dict:
     """The input layer's Adam: lazy (the rows of the batch's items) vs dense over all 40,981 x 600."""
-    class Adam(C.Structure):
-        _fields_ = [("lr", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float), ("eps", C.c_float),
-                    ("weight_decay", C.c_float), ("decoupled", C.c_int32), ("step", C.c_int64)]
     lib = aerec_lib()
     lib.aek_adam_dense.argtypes = [C.c_int64, C.c_void_p, C.c_void_p, C.c_void_p, C.c_void_p, Adam, C.c_int]
     lib.aek_adam_rows.argtypes = [C.c_void_p, C.c_int64, C.c_int64, C.c_int64, C.c_void_p, C.c_void_p, C.c_void_p,
@@ -317,13 +326,6 @@ def task_output_layer(args) -> dict:
     aek_multinomial_nll_bias + aek_column_sums_row_parts) and the backpropagated product inside the
     weight-gradient + Adam pass (aek_outer_product_adam_da vs aek_sgemm_mt + aek_outer_product_adam).
     The SGEMM rate (aek_sgemm_mt 2048^3) is measured before and after."""
-    class Adam(C.Structure):
-        _fields_ = [("lr", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float), ("eps", C.c_float),
-                    ("weight_decay", C.c_float), ("decoupled", C.c_int32), ("step", C.c_int64)]
-
-    class Csr(C.Structure):
-        _fields_ = [("n_rows", C.c_int64), ("n_cols", C.c_int64), ("indptr", C.c_void_p), ("indices", C.c_void_p),
-                    ("values", C.c_void_p)]
     lib = aerec_lib()
     vp, i64, f32, i32 = C.c_void_p, C.c_int64, C.c_float, C.c_int
     lib.aek_sgemm_mt.argtypes = [i32, i32, i64, i64, i64, f32, vp, i64, vp, i64, f32, vp, i64, i32]
@@ -373,32 +375,28 @@ def task_output_layer(args) -> dict:
             if st != 0:
                 raise RuntimeError(f"{name}: status {st}")
             best[name] = min(best[name], dt)
-        # the models' order; logits onto zeros (beta = 1) as the fused update leaves them
+        # the models' order, separate forms on even steps, fused on odd ones; logits onto zeros
+        # (beta = 1) as the fused update leaves them
         Z[:] = 0
         timed("logits", lambda: lib.aek_sgemm_mt(0, 0, B, items, h, 1.0, A.ctypes.data, h, W.ctypes.data, items, 1.0,
                                                  Z.ctypes.data, items, T))
-        Zs = Z.copy()
         if rep % 2 == 0:
             timed("likelihood", lambda: lib.aek_multinomial_nll_bias(csr, Z.ctypes.data, items, bias.ctypes.data,
                                                                      1.0 / B, 1, C.byref(loss), T))
             timed("bias_gradient", lambda: lib.aek_column_sums_row_parts(B, items, Z.ctypes.data, items,
                                                                          bgrad.ctypes.data, sums.ctypes.data, nsums, T))
-        else:
-            timed("likelihood_with_bias_gradient", lambda: lib.aek_multinomial_nll_grad_colsum(
-                csr, Z.ctypes.data, items, bias.ctypes.data, 1.0 / B, C.byref(loss), bgrad.ctypes.data,
-                sums.ctypes.data, nsums, T))
-        G = Z.copy()
-        if rep % 2 == 0:
             timed("backprop_product", lambda: lib.aek_sgemm_mt(0, 1, B, h, items, 1.0, Z.ctypes.data, items,
                                                                W.ctypes.data, items, 0.0, dA.ctypes.data, h, T))
             timed("weight_gradient_adam", lambda: lib.aek_outer_product_adam(
                 h, items, B, A.ctypes.data, h, Z.ctypes.data, items, W.ctypes.data, M.ctypes.data, V.ctypes.data,
                 items, scratch.ctypes.data, 614_400, cfg, 1, T))
-        else:
+        else:  # the two fused forms
+            timed("likelihood_with_bias_gradient", lambda: lib.aek_multinomial_nll_grad_colsum(
+                csr, Z.ctypes.data, items, bias.ctypes.data, 1.0 / B, C.byref(loss), bgrad.ctypes.data,
+                sums.ctypes.data, nsums, T))
             timed("weight_gradient_adam_backprop", lambda: lib.aek_outer_product_adam_da(
                 h, items, B, A.ctypes.data, h, Z.ctypes.data, items, W.ctypes.data, M.ctypes.data, V.ctypes.data,
                 items, dA.ctypes.data, h, scratch.ctypes.data, block, cfg, 1, 1, T))
-        del Zs, G
     rate1 = sgemm_gflops(T)
     flop = 2.0 * B * h * items
     sep = best["likelihood"] + best["bias_gradient"]

@@ -209,6 +209,24 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
     c->partial[part] = s;
 }
 
+/* The likelihood over `parts` row ranges (and, with colsum, each part's column sums of the
+ * gradient); *loss += scale * the row losses summed in row order per part, parts in order. */
+static void mnll_run(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, int write_grad,
+                     double *colsum, int parts, double *loss) {
+    mnll_ctx c;
+    c.x = x;
+    c.Z = Z;
+    c.ldz = ldz;
+    c.bias = bias;
+    c.scale = scale;
+    c.write_grad = write_grad;
+    c.colsum = colsum;
+    aek_parallel_for(parts, x.n_rows, mnll_range, &c);
+    double total = 0.0;
+    for (int p = 0; p < parts; p++) total += c.partial[p];
+    *loss += (double)scale * total;
+}
+
 int aek_multinomial_nll(aek_csr x, float *Z, int64_t ldz, float scale, int write_grad, double *loss,
                         int n_threads) {
     return aek_multinomial_nll_bias(x, Z, ldz, NULL, scale, write_grad, loss, n_threads);
@@ -220,19 +238,8 @@ int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias
     AEK_CHECK(csr_ok(&x, 1));
     AEK_CHECK(block_ok(x.n_rows, x.n_cols, Z, ldz));
     if (x.n_rows == 0 || x.n_cols == 0) return AEK_OK;
-    mnll_ctx c;
-    c.x = x;
-    c.Z = Z;
-    c.ldz = ldz;
-    c.bias = bias;
-    c.scale = scale;
-    c.write_grad = write_grad != 0;
-    c.colsum = NULL;
-    int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));
-    aek_parallel_for(parts, x.n_rows, mnll_range, &c);
-    double total = 0.0;
-    for (int p = 0; p < parts; p++) total += c.partial[p];
-    *loss += (double)scale * total;
+    mnll_run(x, Z, ldz, bias, scale, write_grad != 0, NULL,
+             aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols)), loss);
     return AEK_OK;
 }
 
@@ -254,18 +261,7 @@ int aek_multinomial_nll_grad_colsum(aek_csr x, float *Z, int64_t ldz, const floa
     }
     int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));
     AEK_CHECK(scratch != NULL && scratch_doubles >= (int64_t)parts * x.n_cols);
-    mnll_ctx c;
-    c.x = x;
-    c.Z = Z;
-    c.ldz = ldz;
-    c.bias = bias;
-    c.scale = scale;
-    c.write_grad = 1;
-    c.colsum = scratch;
-    aek_parallel_for(parts, x.n_rows, mnll_range, &c);
-    double total = 0.0;
-    for (int p = 0; p < parts; p++) total += c.partial[p];
-    *loss += (double)scale * total;
+    mnll_run(x, Z, ldz, bias, scale, 1, scratch, parts, loss);
     colsum_combine(scratch, parts, x.n_cols, col_sums);
     return AEK_OK;
 }

@@ -272,16 +272,24 @@ struct AdamBlockTests {
 
 @Suite("aek_outer_product_adam")
 struct OuterProductAdamTests {
+    /// A layer's input a (n × rows), output gradient g (n × cols, leading dimension ldg), parameter
+    /// p and Adam moments m, v (rows × cols), drawn in that order from OptRng(seed).
+    static func problem(seed: UInt64, rows: Int, cols: Int, n: Int, ldg: Int)
+        -> (a: [Float], g: [Float], p: [Float], m: [Float], v: [Float]) {
+        var rng = OptRng(state: seed)
+        let a = (0..<n * rows).map { _ in rng.signed() }
+        let g = (0..<n * ldg).map { _ in rng.signed() * 0.1 }
+        let p = (0..<rows * cols).map { _ in rng.signed() }
+        let m = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
+        let v = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        return (a, g, p, m, v)
+    }
+
     @Test("Adam with the gradient aᵀg formed block by block per thread = product, then dense Adam; g cleared",
           arguments: [1, 2, 3])
     func matchesProductThenAdam(threads: Int) {
-        var rng = OptRng(state: 7)
         let rows = 6, cols = 700, n = 9, ldg = cols + 5
-        let a = (0..<n * rows).map { _ in rng.signed() }
-        let g0 = (0..<n * ldg).map { _ in rng.signed() * 0.1 }
-        let p0 = (0..<rows * cols).map { _ in rng.signed() }
-        let m0 = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
-        let v0 = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        let (a, g0, p0, m0, v0) = Self.problem(seed: 7, rows: rows, cols: cols, n: n, ldg: ldg)
         let cfg = adamCfg(step: 4, decoupled: false)
         // reference: the full gradient by a single-threaded aek_sgemm, then dense Adam
         var grad = [Float](repeating: 0, count: rows * cols)
@@ -317,13 +325,8 @@ struct OuterProductAdamTests {
     @Test("the backpropagated product fused in: da = g·Wᵀ with W before the step, the same update; da alone gives the same bits",
           arguments: [1, 2, 3, 8])
     func backpropFusedIn(threads: Int) {
-        var rng = OptRng(state: 11)
         let rows = 5, cols = 900, n = 7, ldg = cols + 3, ldda = rows + 2
-        let a = (0..<n * rows).map { _ in rng.signed() }
-        let g0 = (0..<n * ldg).map { _ in rng.signed() * 0.1 }
-        let p0 = (0..<rows * cols).map { _ in rng.signed() }
-        let m0 = (0..<rows * cols).map { _ in rng.signed() * 0.01 }
-        let v0 = (0..<rows * cols).map { _ in abs(rng.signed()) * 1e-3 }
+        let (a, g0, p0, m0, v0) = Self.problem(seed: 11, rows: rows, cols: cols, n: n, ldg: ldg)
         let cfg = adamCfg(step: 3, decoupled: true)
         // plain reference: da[i][j] = sum_c g[i][c] p0[j][c] in float64
         var ref = [Double](repeating: 0, count: n * rows)
