@@ -187,6 +187,19 @@ AEK_CLONES static void colsum_add_row(double *restrict acc, const float *restric
     for (int64_t j = 0; j < n; j++) acc[j] += (double)g[j];
 }
 
+/* Rows r0, r0 + 1, ... (nr of them, 1 <= nr <= 4, leading dimension ld) added to acc in row order,
+ * (((acc + g0) + g1) + g2) + g3: the sums colsum_add_row gives row by row, with one pass over acc
+ * for four rows instead of four (acc is n doubles, twice a row's bytes). */
+AEK_CLONES static void colsum_add_rows(double *restrict acc, const float *g0, int64_t ld, int64_t nr, int64_t n) {
+    if (nr == 4) {
+        const float *restrict a0 = g0, *restrict a1 = g0 + ld, *restrict a2 = g0 + 2 * ld, *restrict a3 = g0 + 3 * ld;
+        for (int64_t j = 0; j < n; j++)
+            acc[j] = (((acc[j] + (double)a0[j]) + (double)a1[j]) + (double)a2[j]) + (double)a3[j];
+    } else {
+        for (int64_t i = 0; i < nr; i++) colsum_add_row(acc, g0 + i * ld, n);
+    }
+}
+
 static void colsum_combine(const double *acc, int parts, int64_t n, float *out) {
     for (int64_t j = 0; j < n; j++) {
         double s = acc[j];
@@ -201,10 +214,13 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
     double *acc = c->colsum ? c->colsum + (int64_t)part * c->x.n_cols : NULL;
     if (acc)
         for (int64_t j = 0; j < c->x.n_cols; j++) acc[j] = 0.0;
-    for (int64_t r = r0; r < r1; r++) {
-        s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
-                      c->x.indptr[r + 1], c->scale, c->write_grad);
-        if (acc) colsum_add_row(acc, c->Z + r * c->ldz, c->x.n_cols);
+    /* rows in groups of four, each group's gradient added to acc in one pass while it is in cache */
+    for (int64_t g = r0; g < r1; g += 4) {
+        const int64_t nr = r1 - g < 4 ? r1 - g : 4;
+        for (int64_t r = g; r < g + nr; r++)
+            s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
+                          c->x.indptr[r + 1], c->scale, c->write_grad);
+        if (acc) colsum_add_rows(acc, c->Z + g * c->ldz, c->ldz, nr, c->x.n_cols);
     }
     c->partial[part] = s;
 }
@@ -276,7 +292,7 @@ static void colsum_range(void *vctx, int64_t r0, int64_t r1, int part) {
     const colsum_ctx *c = (const colsum_ctx *)vctx;
     double *acc = c->acc + (int64_t)part * c->cols;
     for (int64_t j = 0; j < c->cols; j++) acc[j] = 0.0;
-    for (int64_t r = r0; r < r1; r++) colsum_add_row(acc, c->G + r * c->ldg, c->cols);
+    for (int64_t r = r0; r < r1; r += 4) colsum_add_rows(acc, c->G + r * c->ldg, c->ldg, r1 - r < 4 ? r1 - r : 4, c->cols);
 }
 
 int aek_column_sums_row_parts(int64_t rows, int64_t cols, const float *G, int64_t ldg, float *out, double *scratch,
