@@ -91,7 +91,7 @@ AEK_INLINE void lanes_add(double *restrict acc, const float *restrict v, int64_t
 }
 
 /* sum_j exp(z[j] - m) in float64; if store, z[j] <- exp(z[j] - m). */
-AEK_INLINE double row_sumexp(float *restrict z, int64_t n, float m, int store) {
+AEK_INLINE double row_sumexp(float *restrict z, int64_t n, float m, int store, const float *next) {
     double acc[AEK_LANES];
     for (int k = 0; k < AEK_LANES; k++) acc[k] = 0.0;
     float buf[AEK_BLOCK];
@@ -99,6 +99,8 @@ AEK_INLINE double row_sumexp(float *restrict z, int64_t n, float m, int store) {
     for (int64_t j0 = 0; j0 < nl; j0 += AEK_BLOCK) {
         const int64_t b = nl - j0 < AEK_BLOCK ? nl - j0 : AEK_BLOCK;
         float *restrict zb = z + j0;
+        if (next)
+            for (int64_t i = 0; i < b; i += 16) __builtin_prefetch(next + j0 + i, 1, 2);
         if (store) {
             for (int64_t i = 0; i < b; i++) zb[i] = aek_vm_exp_neg(zb[i] - m);
             lanes_add(acc, zb, b);
@@ -154,7 +156,8 @@ AEK_INLINE float row_add_max(float *restrict z, const float *restrict b, int64_t
  * i.e. -sum_k x_k log_softmax(z)_k without forming log(softmax). Gradient (in place):
  * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. */
 AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *restrict bias, const int32_t *ind,
-                                  const float *val, int64_t k0, int64_t k1, float scale, int write_grad) {
+                                  const float *val, int64_t k0, int64_t k1, float scale, int write_grad,
+                                  const float *next) {
     if (n == 0) return 0.0;
     if (k1 == k0) { /* no targets: n_r = 0, loss 0, gradient 0 */
         if (write_grad)
@@ -170,7 +173,7 @@ AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *res
         nr += xv;
         dot += xv * ((double)m - (double)z[ind[k]]);
     }
-    double S = row_sumexp(z, n, m, write_grad);
+    double S = row_sumexp(z, n, m, write_grad, next);
     double loss = dot + nr * log(S);
     if (write_grad) {
         float c = (float)((double)scale * nr / S);
@@ -219,7 +222,7 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
         const int64_t nr = r1 - g < 4 ? r1 - g : 4;
         for (int64_t r = g; r < g + nr; r++)
             s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
-                          c->x.indptr[r + 1], c->scale, c->write_grad);
+                          c->x.indptr[r + 1], c->scale, c->write_grad, r + 1 < r1 ? c->Z + (r + 1) * c->ldz : NULL);
         if (acc) colsum_add_rows(acc, c->Z + g * c->ldz, c->ldz, nr, c->x.n_cols);
     }
     c->partial[part] = s;
