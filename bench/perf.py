@@ -268,27 +268,40 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 def section_scaling(q: bool, th: int) -> dict:
     n0 = 1000 if q else 2000
-    epochs = 2 if q else 5  # 4 timed epochs per size: with 2, one slow epoch on the shared machine moved the slope by 0.08
-    out = {"model": "mult-vae", "base_users": n0, "factors": [1, 2, 4], "threads": th}
-    axes = {"users": [], "items": []}
-    for f in (1, 2, 4):
-        r = task("aerec-epoch", "--model", "mult-vae", "--users", str(n0 * f), "--users-factor", str(f),
-                 "--epochs", str(epochs), threads=th)
-        axes["users"].append(r)
-    axes["items"].append(axes["users"][0])
+    # each size runs twice, in the order 1, 2, 4, 4, 2, 1 (users; items likewise around the shared 1x runs),
+    # so that a drift of the shared machine's speed over the section cancels instead of bending the slope
+    # (one pass 1, 2, 4 once gave 1.14 where the same sizes alternated differ by 3-5 %)
+    epochs = 2 if q else 3  # 1 or 2 timed epochs per run, two runs per size
+    out = {"model": "mult-vae", "base_users": n0, "factors": [1, 2, 4], "threads": th, "order": "1,2,4,4,2,1"}
+
+    def run(users_f: int, items_f: int) -> dict:
+        extra = ["--users-factor", str(users_f)] if users_f > 1 else ["--items-factor", str(items_f)] if items_f > 1 else []
+        return task("aerec-epoch", "--model", "mult-vae", "--users", str(n0 * users_f), *extra,
+                    "--epochs", str(epochs), threads=th)
+    base = [run(1, 1)]
+    up = {"users": {}, "items": {}}
     for f in (2, 4):
-        r = task("aerec-epoch", "--model", "mult-vae", "--users", str(n0), "--items-factor", str(f),
-                 "--epochs", str(epochs), threads=th)
-        axes["items"].append(r)
-    for axis, runs in axes.items():
-        times = [med(r["epoch_seconds"][1:]) for r in runs]
+        up["users"][f] = [run(f, 1)]
+    for f in (4, 2):
+        up["users"][f].append(run(f, 1))
+    for f in (2, 4):
+        up["items"][f] = [run(1, f)]
+    for f in (4, 2):
+        up["items"][f].append(run(1, f))
+    base.append(run(1, 1))
+    for axis in ("users", "items"):
+        runs = {1: base, 2: up[axis][2], 4: up[axis][4]}
+        times = [med([t for r in runs[f] for t in r["epoch_seconds"][1:]]) for f in (1, 2, 4)]
         s = slope([1, 2, 4], times)
-        # slope per timed epoch (pairs the k-th timed epoch of each size) for the spread
-        per = [slope([1, 2, 4], [r["epoch_seconds"][1 + k] for r in runs]) for k in range(epochs - 1)]
-        out[axis] = {"epoch_seconds": times, "shape": [[r["users"], r["items"]] for r in runs], "slope": s,
-                     "slope_runs": per, "sgemm_gflops": stat([g for r in runs for g in r["sgemm_gflops"]]),
-                     "sgemm_samples": [g for r in runs for g in r["sgemm_gflops"]],
-                     "loadavg": [r["loadavg"] for r in runs]}
+        # per pass (forward: the first run of each size; backward: the second) and timed epoch, for the spread
+        per = [slope([1, 2, 4], [runs[f][p]["epoch_seconds"][1 + k] for f in (1, 2, 4)])
+               for p in (0, 1) for k in range(epochs - 1)]
+        every = [r for f in (1, 2, 4) for r in runs[f]]
+        out[axis] = {"epoch_seconds": times, "shape": [[runs[f][0]["users"], runs[f][0]["items"]] for f in (1, 2, 4)],
+                     "slope": s, "slope_runs": per,
+                     "sgemm_gflops": stat([g for r in every for g in r["sgemm_gflops"]]),
+                     "sgemm_samples": [g for r in every for g in r["sgemm_gflops"]],
+                     "loadavg": [r["loadavg"] for r in every]}
         log(f"  {axis}: epoch s {', '.join(f'{t:.2f}' for t in times)} -> slope {s:.3f}")
     return out
 
@@ -538,7 +551,10 @@ def report(r: dict) -> str:
         c = s["scaling"]
         L += ["## 6. Scaling", "", f"Mult-VAE epochs (warm-up dropped) on {c['base_users']} gowalla users × 40,981 "
               "items (1×), with the users resampled (2×, 4× as many users) or the catalogue resampled (each "
-              "interaction moved to one of 2 or 4 copies of its item), slopes of log(epoch time) against log(size).", "",
+              "interaction moved to one of 2 or 4 copies of its item), slopes of log(epoch time) against log(size). "
+              "Each size runs twice, in the order 1×, 2×, 4×, 4×, 2×, 1×, so that a drift of the machine's speed "
+              "cancels; epoch s is the median of both runs' timed epochs, the per-run slopes pair the forward and "
+              "the backward pass's epochs.", "",
               "| axis | shapes | epoch s | slope |", "|---|---|---|---|"]
         for axis in ("users", "items"):
             a = c[axis]

@@ -90,7 +90,8 @@ AEK_INLINE void lanes_add(double *restrict acc, const float *restrict v, int64_t
         for (int k = 0; k < AEK_LANES; k++) acc[k] += (double)v[i + k];
 }
 
-/* sum_j exp(z[j] - m) in float64; if store, z[j] <- exp(z[j] - m). */
+/* sum_j exp(z[j] - m) in float64; if store, z[j] <- exp(z[j] - m). next (or NULL): a row of n floats
+ * that is prefetched into L2 meanwhile (the caller's next row: its first pass then reads from L2). */
 AEK_INLINE double row_sumexp(float *restrict z, int64_t n, float m, int store, const float *next) {
     double acc[AEK_LANES];
     for (int k = 0; k < AEK_LANES; k++) acc[k] = 0.0;
@@ -154,7 +155,7 @@ AEK_INLINE float row_add_max(float *restrict z, const float *restrict b, int64_t
 
 /* One row: loss_r = sum_k x_k (m - z_k) + n_r log S with m = max z, S = sum_j e^(z_j - m),
  * i.e. -sum_k x_k log_softmax(z)_k without forming log(softmax). Gradient (in place):
- * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. */
+ * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. next: see row_sumexp. */
 AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *restrict bias, const int32_t *ind,
                                   const float *val, int64_t k0, int64_t k1, float scale, int write_grad,
                                   const float *next) {
@@ -190,7 +191,7 @@ AEK_CLONES static void colsum_add_row(double *restrict acc, const float *restric
     for (int64_t j = 0; j < n; j++) acc[j] += (double)g[j];
 }
 
-/* Rows r0, r0 + 1, ... (nr of them, 1 <= nr <= 4, leading dimension ld) added to acc in row order,
+/* The nr rows (1 <= nr <= 4) at g0, g0 + ld, ... added to acc in row order,
  * (((acc + g0) + g1) + g2) + g3: the sums colsum_add_row gives row by row, with one pass over acc
  * for four rows instead of four (acc is n doubles, twice a row's bytes). */
 AEK_CLONES static void colsum_add_rows(double *restrict acc, const float *g0, int64_t ld, int64_t nr, int64_t n) {
