@@ -268,29 +268,17 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 def section_scaling(q: bool, th: int) -> dict:
     n0 = 1000 if q else 2000
-    # each size runs twice, in the order 1, 2, 4, 4, 2, 1 (users; items likewise around the shared 1x runs),
-    # so that a drift of the shared machine's speed over the section cancels instead of bending the slope
-    # (one pass 1, 2, 4 once gave 1.14 where the same sizes alternated differ by 3-5 %)
+    # per axis, each size runs twice in the order 1, 2, 4, 4, 2, 1, so that a drift of the shared machine's
+    # speed over the axis's runs cancels instead of bending the slope (one pass 1, 2, 4 once gave 1.14 where
+    # the same sizes alternated differ by 3-5 %)
     epochs = 2 if q else 3  # 1 or 2 timed epochs per run, two runs per size
     out = {"model": "mult-vae", "base_users": n0, "factors": [1, 2, 4], "threads": th, "order": "1,2,4,4,2,1"}
-
-    def run(users_f: int, items_f: int) -> dict:
-        extra = ["--users-factor", str(users_f)] if users_f > 1 else ["--items-factor", str(items_f)] if items_f > 1 else []
-        return task("aerec-epoch", "--model", "mult-vae", "--users", str(n0 * users_f), *extra,
-                    "--epochs", str(epochs), threads=th)
-    base = [run(1, 1)]
-    up = {"users": {}, "items": {}}
-    for f in (2, 4):
-        up["users"][f] = [run(f, 1)]
-    for f in (4, 2):
-        up["users"][f].append(run(f, 1))
-    for f in (2, 4):
-        up["items"][f] = [run(1, f)]
-    for f in (4, 2):
-        up["items"][f].append(run(1, f))
-    base.append(run(1, 1))
     for axis in ("users", "items"):
-        runs = {1: base, 2: up[axis][2], 4: up[axis][4]}
+        runs: dict[int, list] = {1: [], 2: [], 4: []}
+        for f in (1, 2, 4, 4, 2, 1):
+            size = ["--users", str(n0 * f), "--users-factor", str(f)] if axis == "users" else \
+                ["--users", str(n0), "--items-factor", str(f)]
+            runs[f].append(task("aerec-epoch", "--model", "mult-vae", *size, "--epochs", str(epochs), threads=th))
         times = [med([t for r in runs[f] for t in r["epoch_seconds"][1:]]) for f in (1, 2, 4)]
         s = slope([1, 2, 4], times)
         # per pass (forward: the first run of each size; backward: the second) and timed epoch, for the spread
