@@ -24,6 +24,9 @@
 #define AEK_LANES 16
 /* Minimum elements per thread before another thread is worth creating. */
 #define AEK_LOSS_MIN_WORK 65536
+/* Targets of a group of four rows whose column sums the fused likelihood re-forms from saved values
+ * (a stack buffer of doubles; groups with more take a separate scaling pass). */
+#define AEK_SAVED_TARGETS 1024
 
 /* ------------------------------------------------------------------ argument checks */
 
@@ -153,18 +156,26 @@ AEK_INLINE float row_add_max(float *restrict z, const float *restrict b, int64_t
     return m;
 }
 
+/* The targets' part of the gradient: z_k -= scale x_k, in CSR order (duplicates one after the other). */
+AEK_INLINE void mnll_fix_targets(float *z, const int32_t *ind, const float *val, int64_t k0, int64_t k1, float scale) {
+    for (int64_t k = k0; k < k1; k++) z[ind[k]] -= (float)((double)scale * target_value(val, k));
+}
+
 /* One row: loss_r = sum_k x_k (m - z_k) + n_r log S with m = max z, S = sum_j e^(z_j - m),
  * i.e. -sum_k x_k log_softmax(z)_k without forming log(softmax). Gradient (in place):
- * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. next: see row_sumexp. */
+ * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. next: see row_sumexp.
+ * defer (write_grad only, or NULL): the last two steps are left to the caller, which gets the factor
+ * c = scale n_r / S in *defer (z holds e^(z_j - m)); a row without targets gets its zeros and c = 1. */
 AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *restrict bias, const int32_t *ind,
                                   const float *val, int64_t k0, int64_t k1, float scale, int write_grad,
-                                  const float *next) {
+                                  const float *next, float *defer) {
     if (n == 0) return 0.0;
     if (k1 == k0) { /* no targets: n_r = 0, loss 0, gradient 0 */
         if (write_grad)
             for (int64_t j = 0; j < n; j++) z[j] = 0.0f;
         else if (bias)
             for (int64_t j = 0; j < n; j++) z[j] += bias[j];
+        if (defer) *defer = 1.0f;
         return 0.0;
     }
     float m = bias ? row_add_max(z, bias, n) : row_max(z, n);
@@ -178,8 +189,12 @@ AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *res
     double loss = dot + nr * log(S);
     if (write_grad) {
         float c = (float)((double)scale * nr / S);
+        if (defer) {
+            *defer = c;
+            return loss;
+        }
         for (int64_t j = 0; j < n; j++) z[j] *= c;
-        for (int64_t k = k0; k < k1; k++) z[ind[k]] -= (float)((double)scale * target_value(val, k));
+        mnll_fix_targets(z, ind, val, k0, k1, scale);
     }
     return loss;
 }
@@ -204,6 +219,51 @@ AEK_CLONES static void colsum_add_rows(double *restrict acc, const float *g0, in
     }
 }
 
+/* The gradient of the nr rows (1 <= nr <= 4) at z0, z0 + ld, ... from their exponentials and factors
+ * c[i] (mnll_row's defer) and their sums into acc, in one pass over the rows and acc instead of a
+ * scaling pass per row and then colsum_add_rows: g = z c, then the targets' fix, summed in row order.
+ * The pass adds the unfixed values; the targets' columns are then summed again from acc's values
+ * saved before the pass, with the fixed gradient, so acc gets colsum_add_rows's bits and the rows
+ * mnll_row's. Returns 0 without touching anything when the rows have more than `cap` targets. */
+AEK_CLONES static int mnll_scale_colsum_rows(double *restrict acc, float *z0, int64_t ld, int64_t nr, int64_t n,
+                                             const float *c, const aek_csr *x, int64_t r0, float scale,
+                                             double *saved, int64_t cap) {
+    const int64_t t0 = x->indptr[r0], t1 = x->indptr[r0 + nr];
+    if (t1 - t0 > cap) return 0;
+    for (int64_t k = t0; k < t1; k++) saved[k - t0] = acc[x->indices[k]];
+    if (nr == 4) {
+        float *restrict a0 = z0, *restrict a1 = z0 + ld, *restrict a2 = z0 + 2 * ld, *restrict a3 = z0 + 3 * ld;
+        const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+        for (int64_t j = 0; j < n; j++) {
+            const float g0 = a0[j] * c0, g1 = a1[j] * c1, g2 = a2[j] * c2, g3 = a3[j] * c3;
+            a0[j] = g0;
+            a1[j] = g1;
+            a2[j] = g2;
+            a3[j] = g3;
+            acc[j] = (((acc[j] + (double)g0) + (double)g1) + (double)g2) + (double)g3;
+        }
+    } else {
+        for (int64_t i = 0; i < nr; i++) {
+            float *restrict a = z0 + i * ld;
+            const float ci = c[i];
+            for (int64_t j = 0; j < n; j++) {
+                const float g = a[j] * ci;
+                a[j] = g;
+                acc[j] += (double)g;
+            }
+        }
+    }
+    for (int64_t i = 0; i < nr; i++)
+        mnll_fix_targets(z0 + i * ld, x->indices, x->values, x->indptr[r0 + i], x->indptr[r0 + i + 1], scale);
+    for (int64_t k = t0; k < t1; k++) {
+        const int64_t j = x->indices[k];
+        double v = saved[k - t0];
+        for (int64_t i = 0; i < nr; i++) v += (double)z0[i * ld + j];
+        acc[j] = v;
+    }
+    return 1;
+}
+
 static void colsum_combine(const double *acc, int parts, int64_t n, float *out) {
     for (int64_t j = 0; j < n; j++) {
         double s = acc[j];
@@ -218,13 +278,28 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
     double *acc = c->colsum ? c->colsum + (int64_t)part * c->x.n_cols : NULL;
     if (acc)
         for (int64_t j = 0; j < c->x.n_cols; j++) acc[j] = 0.0;
-    /* rows in groups of four, each group's gradient added to acc in one pass while it is in cache */
+    /* rows in groups of four; with column sums, each group's gradient is scaled, fixed and added to acc
+     * in one pass while the group is in cache */
+    double saved[AEK_SAVED_TARGETS];
     for (int64_t g = r0; g < r1; g += 4) {
         const int64_t nr = r1 - g < 4 ? r1 - g : 4;
+        float factor[4] = {1.0f, 1.0f, 1.0f, 1.0f};
         for (int64_t r = g; r < g + nr; r++)
             s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
-                          c->x.indptr[r + 1], c->scale, c->write_grad, r + 1 < r1 ? c->Z + (r + 1) * c->ldz : NULL);
-        if (acc) colsum_add_rows(acc, c->Z + g * c->ldz, c->ldz, nr, c->x.n_cols);
+                          c->x.indptr[r + 1], c->scale, c->write_grad, r + 1 < r1 ? c->Z + (r + 1) * c->ldz : NULL,
+                          acc ? &factor[r - g] : NULL);
+        if (!acc) continue;
+        float *zg = c->Z + g * c->ldz;
+        if (mnll_scale_colsum_rows(acc, zg, c->ldz, nr, c->x.n_cols, factor, &c->x, g, c->scale, saved,
+                                   AEK_SAVED_TARGETS))
+            continue;
+        /* more targets than saved[] holds: scaling pass and fix per row, then the sums (the same bits) */
+        for (int64_t i = 0; i < nr; i++) {
+            float *z = zg + i * c->ldz;
+            for (int64_t j = 0; j < c->x.n_cols; j++) z[j] *= factor[i];
+            mnll_fix_targets(z, c->x.indices, c->x.values, c->x.indptr[g + i], c->x.indptr[g + i + 1], c->scale);
+        }
+        colsum_add_rows(acc, zg, c->ldz, nr, c->x.n_cols);
     }
     c->partial[part] = s;
 }

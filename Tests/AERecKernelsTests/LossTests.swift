@@ -270,13 +270,33 @@ struct LossMultinomialTests {
           arguments: [1, 2, 3])
     func fusedColumnSums(threads: Int) {
         var rng = LossRNG(29)
-        // wide enough rows that every thread gets rows (parts = threads)
+        // wide enough rows that every thread gets rows (parts = threads); row 1 targets every column, so
+        // its group of four takes the path for groups with more targets than the kernel saves, the
+        // other groups (4, 3, 2 or 1 rows) the one-pass scaling and sums
         let rows = 11, cols = 33_000, ld = 33_005
         let x = Block.random(rows: rows, cols: cols, maxPerRow: 30, explicit: true, duplicates: true, offset: 2, rng: &rng)
+        checkFusedColumnSums(x, ld: ld, threads: threads, rng: &rng)
+        #expect(aek_column_sums_scratch_doubles(Int64(rows), Int64(cols), Int32(threads)) == Int64(threads * cols))
+    }
+
+    @Test("fused column sums when the rows of a group share target columns (re-summed from saved values)")
+    func fusedColumnSumsSharedTargets() {
+        var rng = LossRNG(31)
+        // 40 columns, up to 25 targets per row (+ a duplicate): columns repeat across each group's rows
+        let x = Block.random(rows: 10, cols: 40, maxPerRow: 25, explicit: true, duplicates: true, offset: 0, rng: &rng)
+        checkFusedColumnSums(x, ld: 43, threads: 1, rng: &rng)
+        let y = Block.random(rows: 7, cols: 40, maxPerRow: 40, explicit: false, sorted: false, duplicates: true,
+                             offset: 1, rng: &rng)
+        checkFusedColumnSums(y, ld: 40, threads: 1, rng: &rng)
+    }
+
+    /// aek_multinomial_nll_grad_colsum on x against aek_multinomial_nll_bias + aek_column_sums_row_parts (the
+    /// same bits), a float64 reference (1e-7) and, on one thread, aek_activation_backward's bias sums; errors.
+    private func checkFusedColumnSums(_ x: Block, ld: Int, threads: Int, rng: inout LossRNG) {
+        let rows = x.nRows, cols = x.nCols
         let Z0 = logits(rows: rows, cols: cols, ld: ld, scale: 5, rng: &rng)
         let bias = (0..<cols).map { _ in rng.sym() * 2 }
         let need = aek_column_sums_scratch_doubles(Int64(rows), Int64(cols), Int32(threads))
-        #expect(need == Int64(threads * cols))
         var Z = Z0, loss = 0.0
         var sums = [Float](repeating: .nan, count: cols)
         var scratch = [Double](repeating: .nan, count: Int(need))
