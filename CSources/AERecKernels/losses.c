@@ -224,12 +224,22 @@ AEK_CLONES static void colsum_add_rows(double *restrict acc, const float *g0, in
  * scaling pass per row and then colsum_add_rows: g = z c, then the targets' fix, summed in row order.
  * The pass adds the unfixed values; the targets' columns are then summed again from acc's values
  * saved before the pass, with the fixed gradient, so acc gets colsum_add_rows's bits and the rows
- * mnll_row's. Returns 0 without touching anything when the rows have more than `cap` targets. */
-AEK_CLONES static int mnll_scale_colsum_rows(double *restrict acc, float *z0, int64_t ld, int64_t nr, int64_t n,
-                                             const float *c, const aek_csr *x, int64_t r0, float scale,
-                                             double *saved, int64_t cap) {
+ * mnll_row's. Rows with more than `cap` targets in all take a scaling pass each, their fix and then
+ * colsum_add_rows (the same bits). */
+AEK_CLONES static void mnll_scale_colsum_rows(double *restrict acc, float *z0, int64_t ld, int64_t nr, int64_t n,
+                                              const float *c, const aek_csr *x, int64_t r0, float scale,
+                                              double *saved, int64_t cap) {
     const int64_t t0 = x->indptr[r0], t1 = x->indptr[r0 + nr];
-    if (t1 - t0 > cap) return 0;
+    if (t1 - t0 > cap) {
+        for (int64_t i = 0; i < nr; i++) {
+            float *restrict z = z0 + i * ld;
+            const float ci = c[i];
+            for (int64_t j = 0; j < n; j++) z[j] *= ci;
+            mnll_fix_targets(z, x->indices, x->values, x->indptr[r0 + i], x->indptr[r0 + i + 1], scale);
+        }
+        colsum_add_rows(acc, z0, ld, nr, n);
+        return;
+    }
     for (int64_t k = t0; k < t1; k++) saved[k - t0] = acc[x->indices[k]];
     if (nr == 4) {
         float *restrict a0 = z0, *restrict a1 = z0 + ld, *restrict a2 = z0 + 2 * ld, *restrict a3 = z0 + 3 * ld;
@@ -261,7 +271,6 @@ AEK_CLONES static int mnll_scale_colsum_rows(double *restrict acc, float *z0, in
         for (int64_t i = 0; i < nr; i++) v += (double)z0[i * ld + j];
         acc[j] = v;
     }
-    return 1;
 }
 
 static void colsum_combine(const double *acc, int parts, int64_t n, float *out) {
@@ -288,18 +297,9 @@ static void mnll_range(void *vctx, int64_t r0, int64_t r1, int part) {
             s += mnll_row(c->Z + r * c->ldz, c->x.n_cols, c->bias, c->x.indices, c->x.values, c->x.indptr[r],
                           c->x.indptr[r + 1], c->scale, c->write_grad, r + 1 < r1 ? c->Z + (r + 1) * c->ldz : NULL,
                           acc ? &factor[r - g] : NULL);
-        if (!acc) continue;
-        float *zg = c->Z + g * c->ldz;
-        if (mnll_scale_colsum_rows(acc, zg, c->ldz, nr, c->x.n_cols, factor, &c->x, g, c->scale, saved,
-                                   AEK_SAVED_TARGETS))
-            continue;
-        /* more targets than saved[] holds: scaling pass and fix per row, then the sums (the same bits) */
-        for (int64_t i = 0; i < nr; i++) {
-            float *z = zg + i * c->ldz;
-            for (int64_t j = 0; j < c->x.n_cols; j++) z[j] *= factor[i];
-            mnll_fix_targets(z, c->x.indices, c->x.values, c->x.indptr[g + i], c->x.indptr[g + i + 1], c->scale);
-        }
-        colsum_add_rows(acc, zg, c->ldz, nr, c->x.n_cols);
+        if (acc)
+            mnll_scale_colsum_rows(acc, c->Z + g * c->ldz, c->ldz, nr, c->x.n_cols, factor, &c->x, g, c->scale, saved,
+                                   AEK_SAVED_TARGETS);
     }
     c->partial[part] = s;
 }
