@@ -62,6 +62,12 @@ static int64_t min_rows_per_part(int64_t cols) {
 
 AEK_INLINE double target_value(const float *values, int64_t k) { return values ? (double)values[k] : 1.0; }
 
+/* The row parts of a loss over rows x cols: every loss and the column sums split rows this way (the
+ * fused likelihood's sums and aek_column_sums_row_parts must agree on it for their bits). */
+static int loss_parts(int n_threads, int64_t rows, int64_t cols) {
+    return aek_parallel_parts(n_threads, rows, min_rows_per_part(cols));
+}
+
 /* ------------------------------------------------------------------ row primitives */
 
 /* max over z[0..n), n >= 1 */
@@ -161,6 +167,13 @@ AEK_INLINE void mnll_fix_targets(float *z, const int32_t *ind, const float *val,
     for (int64_t k = k0; k < k1; k++) z[ind[k]] -= (float)((double)scale * target_value(val, k));
 }
 
+/* A row's gradient from its exponentials: z_j *= c, then the targets' fix (mnll_row's last two steps). */
+AEK_INLINE void mnll_scale_fix(float *restrict z, int64_t n, float c, const int32_t *ind, const float *val, int64_t k0,
+                               int64_t k1, float scale) {
+    for (int64_t j = 0; j < n; j++) z[j] *= c;
+    mnll_fix_targets(z, ind, val, k0, k1, scale);
+}
+
 /* One row: loss_r = sum_k x_k (m - z_k) + n_r log S with m = max z, S = sum_j e^(z_j - m),
  * i.e. -sum_k x_k log_softmax(z)_k without forming log(softmax). Gradient (in place):
  * z_j <- e^(z_j - m) * (scale n_r / S), then z_k -= scale x_k at the targets. next: see row_sumexp.
@@ -193,8 +206,7 @@ AEK_CLONES static double mnll_row(float *restrict z, int64_t n, const float *res
             *defer = c;
             return loss;
         }
-        for (int64_t j = 0; j < n; j++) z[j] *= c;
-        mnll_fix_targets(z, ind, val, k0, k1, scale);
+        mnll_scale_fix(z, n, c, ind, val, k0, k1, scale);
     }
     return loss;
 }
@@ -231,12 +243,8 @@ AEK_CLONES static void mnll_scale_colsum_rows(double *restrict acc, float *z0, i
                                               double *saved, int64_t cap) {
     const int64_t t0 = x->indptr[r0], t1 = x->indptr[r0 + nr];
     if (t1 - t0 > cap) {
-        for (int64_t i = 0; i < nr; i++) {
-            float *restrict z = z0 + i * ld;
-            const float ci = c[i];
-            for (int64_t j = 0; j < n; j++) z[j] *= ci;
-            mnll_fix_targets(z, x->indices, x->values, x->indptr[r0 + i], x->indptr[r0 + i + 1], scale);
-        }
+        for (int64_t i = 0; i < nr; i++)
+            mnll_scale_fix(z0 + i * ld, n, c[i], x->indices, x->values, x->indptr[r0 + i], x->indptr[r0 + i + 1], scale);
         colsum_add_rows(acc, z0, ld, nr, n);
         return;
     }
@@ -334,13 +342,13 @@ int aek_multinomial_nll_bias(aek_csr x, float *Z, int64_t ldz, const float *bias
     AEK_CHECK(block_ok(x.n_rows, x.n_cols, Z, ldz));
     if (x.n_rows == 0 || x.n_cols == 0) return AEK_OK;
     mnll_run(x, Z, ldz, bias, scale, write_grad != 0, NULL,
-             aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols)), loss);
+             loss_parts(n_threads, x.n_rows, x.n_cols), loss);
     return AEK_OK;
 }
 
 int64_t aek_column_sums_scratch_doubles(int64_t rows, int64_t cols, int n_threads) {
     if (rows < 0 || cols < 0) return -1;
-    return (int64_t)aek_parallel_parts(n_threads, rows, min_rows_per_part(cols)) * cols;
+    return (int64_t)loss_parts(n_threads, rows, cols) * cols;
 }
 
 int aek_multinomial_nll_grad_colsum(aek_csr x, float *Z, int64_t ldz, const float *bias, float scale, double *loss,
@@ -354,7 +362,7 @@ int aek_multinomial_nll_grad_colsum(aek_csr x, float *Z, int64_t ldz, const floa
         for (int64_t j = 0; j < x.n_cols; j++) col_sums[j] = 0.0f;
         return AEK_OK;
     }
-    int parts = aek_parallel_parts(n_threads, x.n_rows, min_rows_per_part(x.n_cols));
+    int parts = loss_parts(n_threads, x.n_rows, x.n_cols);
     AEK_CHECK(scratch != NULL && scratch_doubles >= (int64_t)parts * x.n_cols);
     mnll_run(x, Z, ldz, bias, scale, 1, scratch, parts, loss);
     colsum_combine(scratch, parts, x.n_cols, col_sums);
@@ -383,7 +391,7 @@ int aek_column_sums_row_parts(int64_t rows, int64_t cols, const float *G, int64_
         for (int64_t j = 0; j < cols; j++) out[j] = 0.0f;
         return AEK_OK;
     }
-    int parts = aek_parallel_parts(n_threads, rows, min_rows_per_part(cols));
+    int parts = loss_parts(n_threads, rows, cols);
     AEK_CHECK(scratch != NULL && scratch_doubles >= (int64_t)parts * cols);
     colsum_ctx c = {G, ldg, cols, scratch};
     aek_parallel_for(parts, rows, colsum_range, &c);
@@ -454,7 +462,7 @@ int aek_sigmoid_bce(aek_csr y, float *Z, int64_t ldz, float scale, int write_gra
     c.ldz = ldz;
     c.scale = scale;
     c.write_grad = write_grad != 0;
-    int parts = aek_parallel_parts(n_threads, y.n_rows, min_rows_per_part(y.n_cols));
+    int parts = loss_parts(n_threads, y.n_rows, y.n_cols);
     aek_parallel_for(parts, y.n_rows, bce_range, &c);
     double total = 0.0;
     for (int p = 0; p < parts; p++) total += c.partial[p];
@@ -559,7 +567,7 @@ int aek_masked_squared_error_dense(aek_csr y, float *Z, int64_t ldz, float scale
     c.write_grad = write_grad != 0;
     c.scratch = NULL;
     c.scratch_len = 0;
-    int parts = aek_parallel_parts(n_threads, y.n_rows, min_rows_per_part(y.n_cols));
+    int parts = loss_parts(n_threads, y.n_rows, y.n_cols);
     if (c.write_grad) {
         int64_t need = 0; /* longest row that is not strictly ascending */
         for (int64_t r = 0; r < y.n_rows; r++) {

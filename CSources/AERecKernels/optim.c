@@ -279,7 +279,6 @@ int aek_outer_product_adam_da(int64_t rows, int64_t cols, int64_t n, const float
 int aek_outer_product_adam(int64_t rows, int64_t cols, int64_t n, const float *a, int64_t lda, float *g, int64_t ldg,
                            float *param, float *m, float *v, int64_t ld, float *scratch, int64_t scratch_floats,
                            aek_adam cfg, int clear_g, int n_threads) {
-    AEK_CHECK(lda >= rows);
     return aek_outer_product_adam_da(rows, cols, n, a, lda, g, ldg, param, m, v, ld, NULL, 0, scratch, scratch_floats,
                                      cfg, 1, clear_g, n_threads);
 }

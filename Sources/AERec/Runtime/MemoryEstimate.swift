@@ -48,11 +48,13 @@ public struct MemoryEstimate: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Floats of the fused multinomial output layer's scratch on top of the logits: the weight-gradient
-/// blocks and the backpropagated product's partial sums (``Parameter/fusedScratchFloats``) and the
-/// per-thread float64 column sums of the bias gradient (2 floats per double).
+/// blocks and the backpropagated product's partial sums (``Parameter/fusedScratchFloats``, as the
+/// workspaces allocate them) and the float64 column sums of the bias gradient, one items-wide row per
+/// thread at most (2 floats per double; the kernel uses one per row part, and parts <= threads).
 func outputLayerScratchFloats(hidden: Int, items: Int, batch: Int, threads: Int) -> Double {
-    let t = Double(max(1, threads)), h = Double(hidden), i = Double(items), b = Double(batch)
-    return min(h * i, max(h, Double(decoderBlockFloats))) + (t - 1) * b * h + 2 * t * i
+    let t = max(1, threads)
+    return Double(Parameter.fusedScratchFloats(rows: hidden, cols: items, batch: batch, threads: t))
+        + 2 * Double(t) * Double(items)
 }
 
 extension MultDAE {
